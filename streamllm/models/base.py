@@ -1,0 +1,612 @@
+"""BaseLLM: the Runnable interface every model implements (DESIGN.md section 6).
+
+A provider subclasses :class:`BaseLLM` and implements ``_stream`` (yield
+:class:`GenerationChunk`), and optionally ``_astream``, ``_generate`` and
+``_agenerate``. The base class fires every event, accumulates the text and
+builds the :class:`LLMResult`; the provider never touches handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from typing import Any, ClassVar, Literal, TypeAlias, overload
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from streamllm.callbacks.context import copy_context_executor
+from streamllm.callbacks.manager import CallbackManager, check_metadata, check_tags
+from streamllm.callbacks.registry import Entry, resolve, resolve_all
+from streamllm.errors import ConfigurationError
+from streamllm.events import Event
+from streamllm.messages import Message, to_messages
+from streamllm.models._run import Outcome, Request, adrive, drive, estimated_usage
+from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
+
+__all__ = ["BaseLLM", "LLMInput", "RunnableConfig"]
+
+LLMInput: TypeAlias = str | Sequence[Message | Mapping[str, Any]]
+RunnableConfig: TypeAlias = Mapping[str, Any]
+
+_CONFIG_KEYS = frozenset({"callbacks", "tags", "metadata", "run_name", "run_id"})
+_BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
+_NOT_PARAMS = frozenset({"callbacks", "tags", "metadata", "streaming"})
+_SKIPPED: Any = object()
+
+
+def _config_error(exc: ValidationError, cls: type) -> ConfigurationError:
+    details = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
+    )
+    error = ConfigurationError(f"invalid {cls.__name__} parameters: {details}")
+    error.__cause__ = exc
+    return error
+
+
+class BaseLLM(BaseModel):
+    """Base class of every model: a pydantic model whose fields are its parameters.
+
+    >>> from streamllm import FakeListLLM
+    >>> model = FakeListLLM(responses=["Hello there"])
+    >>> list(model.stream("hi"))
+    ['Hello', ' there']
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", arbitrary_types_allowed=True, validate_assignment=True
+    )
+
+    #: Provider name used in events and traces (OpenTelemetry ``gen_ai.provider.name``).
+    provider: ClassVar[str] = "unknown"
+    #: Fields that are not generation parameters and stay out of ``invocation_params``.
+    hidden_params: ClassVar[frozenset[str]] = frozenset()
+
+    streaming: bool = False
+    callbacks: list[Any] | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    stop: list[str] | None = None
+    n: int = 1
+
+    _entries: tuple[Entry, ...] = PrivateAttr(default=())
+    _params: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _config_error(exc, type(self)) from exc
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._entries = resolve_all(self.callbacks)
+        check_metadata(self.metadata)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise _config_error(exc, type(self)) from exc
+        if not name.startswith("_"):
+            self._params = None
+            if name == "callbacks":
+                self._entries = resolve_all(value)
+
+    @field_validator("n")
+    @classmethod
+    def _only_one(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("n other than 1 is not supported yet")
+        return value
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_strings(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not s for s in value):
+            raise ValueError("stop sequences must be non-empty strings")
+        return value
+
+    # -- what providers override ----------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """The model's name as events and results report it."""
+        name = getattr(self, "model", None)
+        return name if isinstance(name, str) else type(self).__name__
+
+    @property
+    def invocation_params(self) -> dict[str, Any]:
+        """The parameters sent to the provider; never a secret. Cached per model."""
+        params = self._params
+        if params is None:
+            params = {
+                key: value
+                for key, value in self.model_dump(
+                    exclude=set(_NOT_PARAMS | self.hidden_params), mode="json"
+                ).items()
+                if value is not None and not isinstance(getattr(self, key), SecretStr)
+                and not key.endswith("api_key")
+            }
+            params["provider"] = self.provider
+            self._params = params
+        return params
+
+    def _stream(self, request: Request) -> Iterator[GenerationChunk]:
+        """Yield chunks. The default streams ``_generate``'s output as one chunk."""
+        yield self._generate(request)
+
+    async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        """Async chunks. The default runs the sync ``_stream`` in a worker thread."""
+        if type(self)._stream is BaseLLM._stream:
+            yield await self._agenerate(request)
+            return
+        iterator = self._stream(request)
+        done = object()
+        try:
+            while True:
+                chunk = await asyncio.to_thread(next, iterator, done)
+                if chunk is done:
+                    return
+                yield chunk  # type: ignore[misc]
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
+
+    def _generate(self, request: Request) -> GenerationChunk:
+        """The whole output at once. The default collects ``_stream``."""
+        if type(self)._stream is BaseLLM._stream:
+            raise TypeError(f"{type(self).__name__} implements neither _stream nor _generate")
+        out = GenerationChunk()
+        for chunk in self._stream(request):
+            out = out + chunk
+        return out
+
+    async def _agenerate(self, request: Request) -> GenerationChunk:
+        """Async whole output. The default runs ``_generate`` in a worker thread."""
+        return await asyncio.to_thread(self._generate, request)
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimate the model tokens in ``text`` (about four characters each).
+
+        Providers with a tokenizer override this with an exact count.
+        """
+        return (len(text) + 3) // 4
+
+    def _estimate_usage(self, request: Request, text: str) -> TokenUsage:
+        prompt = request.prompt
+        if prompt is None:
+            prompt = "\n".join(m.content for m in request.messages or ())
+        return estimated_usage(self.get_num_tokens(prompt), self.get_num_tokens(text))
+
+    def _has_generate(self) -> bool:
+        return type(self)._generate is not BaseLLM._generate
+
+    # -- preparing a call -------------------------------------------------
+
+    def _request(self, input: LLMInput) -> Request:
+        if isinstance(input, str):
+            return Request(input, None, self.invocation_params)
+        if isinstance(input, Message):
+            return Request(None, (input,), self.invocation_params)
+        if isinstance(input, Sequence):
+            return Request(None, to_messages(input), self.invocation_params)
+        raise ConfigurationError(
+            f"input must be a prompt string or a list of messages, not {type(input).__name__}"
+        )
+
+    def _manager(
+        self,
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+        extra: tuple[Entry, ...] = (),
+        *,
+        batch: bool = False,
+    ) -> tuple[CallbackManager, str, UUID | None]:
+        if config is None and not kwargs and not extra and not self.tags and not self.metadata:
+            return CallbackManager.configure(inheritable=self._entries), self.model_name, None
+        merged: dict[str, Any] = dict(config or {})
+        allowed = _BATCH_CONFIG_KEYS if batch else _CONFIG_KEYS
+        unknown = (set(merged) | set(kwargs)) - allowed
+        if unknown:
+            raise ConfigurationError(
+                f"unknown config key(s) {sorted(unknown)}: use {', '.join(sorted(allowed))}"
+            )
+        callbacks = resolve_all(merged.get("callbacks")) + resolve_all(kwargs.get("callbacks"))
+        tags = check_tags(
+            [*(self.tags or ()), *(merged.get("tags") or ()), *(kwargs.get("tags") or ())]
+        )
+        metadata = check_metadata(
+            {**(self.metadata or {}), **(merged.get("metadata") or {}), **(kwargs.get("metadata") or {})}
+        )
+        run_name = kwargs.get("run_name") or merged.get("run_name") or self.model_name
+        run_id = kwargs.get("run_id") or merged.get("run_id")
+        if run_id is not None and not isinstance(run_id, UUID):
+            try:
+                run_id = UUID(str(run_id))
+            except ValueError as exc:
+                raise ConfigurationError(f"run_id {run_id!r} is not a UUID") from exc
+        manager = CallbackManager.configure(
+            local=callbacks + extra,
+            inheritable=self._entries,
+            tags=tuple(dict.fromkeys(tags)),
+            metadata=metadata,
+        )
+        return manager, str(run_name), run_id
+
+    def _use_stream(self) -> bool:
+        return self.streaming or not self._has_generate()
+
+    # -- the Runnable methods ---------------------------------------------
+
+    def invoke(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> str:
+        """Run the model on one input and return its text.
+
+        With ``streaming=True`` (or a provider that only streams), every token
+        fires ``on_llm_new_token`` on the way.
+        """
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs)
+        run = manager.start_run(name=name, sender=self, run_id=run_id)
+        outcome = Outcome()
+        for _ in drive(self, run, request, outcome, stream=self._use_stream()):
+            pass
+        return outcome.text
+
+    async def ainvoke(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> str:
+        """Async :meth:`invoke`."""
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs)
+        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
+        outcome = Outcome()
+        async for _ in adrive(self, run, request, outcome, stream=self._use_stream()):
+            pass
+        return outcome.text
+
+    def stream(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[str]:
+        """Yield the response token by token.
+
+        The iterator ends its run with exactly one terminal event, also when it
+        is closed early or garbage collected (then ``LLMError(reason="cancelled")``).
+        """
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs)
+        run = manager.start_run(name=name, sender=self, run_id=run_id)
+        return drive(self, run, request, Outcome(), stream=True)
+
+    def astream(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[str]:
+        """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
+        run at once rather than when the loop finalises the generator."""
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs)
+        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
+        return adrive(self, run, request, Outcome(), stream=True)
+
+    def stream_events(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Event]:
+        """Yield the run's typed events, in order, as the model streams.
+
+        The events are produced as the consumer pulls: a slow consumer holds
+        the model back, and nothing is dropped.
+        """
+        buffer: deque[Event] = deque()
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs, (resolve(buffer.append),))
+        run = manager.start_run(name=name, sender=self, run_id=run_id)
+        return _events(drive(self, run, request, Outcome(), stream=True), buffer)
+
+    def astream_events(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Event]:
+        """Async :meth:`stream_events`."""
+        buffer: deque[Event] = deque()
+        request = self._request(input)
+        manager, name, run_id = self._manager(config, kwargs, (resolve(buffer.append),))
+        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
+        return _aevents(adrive(self, run, request, Outcome(), stream=True), buffer)
+
+    def generate(
+        self,
+        prompts: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """Run many inputs, one run each, and return one result with their usage summed."""
+        results = self._batch(prompts, config, kwargs, max_concurrency, False, True)
+        return LLMResult.combine(results)
+
+    async def agenerate(
+        self,
+        prompts: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        """Async :meth:`generate`."""
+        results = await self._abatch(prompts, config, kwargs, max_concurrency, False, True)
+        return LLMResult.combine(results)
+
+    @overload
+    def batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        **kwargs: Any,
+    ) -> list[str]: ...
+
+    @overload
+    def batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        **kwargs: Any,
+    ) -> list[str | BaseException]: ...
+
+    def batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[str] | list[str | BaseException]:
+        """Run many inputs concurrently (threads); results in input order.
+
+        With ``return_exceptions=False`` the first failure is raised once every
+        run in flight has ended, and no new run starts after it. Ctrl-C ends the
+        runs in flight as cancelled.
+        """
+        return self._batch(inputs, config, kwargs, max_concurrency, return_exceptions, False)
+
+    @overload
+    async def abatch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        **kwargs: Any,
+    ) -> list[str]: ...
+
+    @overload
+    async def abatch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        **kwargs: Any,
+    ) -> list[str | BaseException]: ...
+
+    async def abatch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None = None,
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[str] | list[str | BaseException]:
+        """Async :meth:`batch`: tasks on the running loop, ``max_concurrency`` at a time."""
+        return await self._abatch(
+            inputs, config, kwargs, max_concurrency, return_exceptions, False
+        )
+
+    # -- batch machinery ----------------------------------------------------
+
+    def _prepare_batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+        max_concurrency: int | None,
+    ) -> tuple[list[Request], CallbackManager, str, int | None]:
+        if isinstance(inputs, str):
+            raise ConfigurationError("batch takes a list of inputs, not one string")
+        if kwargs.get("run_id") or (config or {}).get("run_id"):
+            raise ConfigurationError("run_id applies to one run; batch starts several")
+        requests = [self._request(i) for i in inputs]
+        manager, name, _ = self._manager(config, kwargs, batch=True)
+        limit = max_concurrency or (config or {}).get("max_concurrency")
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ConfigurationError(f"max_concurrency must be a positive integer, not {limit!r}")
+        return requests, manager, name, limit
+
+    def _batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+        max_concurrency: int | None,
+        return_exceptions: bool,
+        need_result: bool,
+    ) -> Any:
+        requests, manager, name, limit = self._prepare_batch(
+            inputs, config, kwargs, max_concurrency
+        )
+        stop = threading.Event()
+        cancel = threading.Event()
+        stream = self._use_stream()
+        failures: list[BaseException] = []
+
+        def one(request: Request) -> Any:
+            if stop.is_set():
+                return _SKIPPED
+            run = manager.start_run(name=name, sender=self)
+            outcome = Outcome()
+            try:
+                for _ in drive(
+                    self, run, request, outcome, stream=stream, need_result=need_result,
+                    cancel=cancel,
+                ):
+                    pass
+            except Exception as exc:
+                failures.append(exc)
+                raise
+            return outcome.result if need_result else outcome.text
+
+        if not requests:
+            return []
+        workers = min(limit or 32, len(requests))
+        if workers == 1:
+            return _sequential(one, requests, return_exceptions)
+        pool = copy_context_executor(workers)
+        futures: list[Future[Any]] = [pool.submit(one, r) for r in requests]
+        try:
+            if not return_exceptions:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                if any(f.exception() is not None for f in done):
+                    stop.set()
+                    for f in futures:
+                        f.cancel()
+            wait(futures)
+        except BaseException:
+            stop.set()
+            cancel.set()
+            for f in futures:
+                f.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return _collect(futures, failures, return_exceptions)
+
+    async def _abatch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None,
+        kwargs: dict[str, Any],
+        max_concurrency: int | None,
+        return_exceptions: bool,
+        need_result: bool,
+    ) -> Any:
+        requests, manager, name, limit = self._prepare_batch(
+            inputs, config, kwargs, max_concurrency
+        )
+        semaphore = asyncio.Semaphore(limit or len(requests) or 1)
+        failures: list[BaseException] = []
+        stream = self._use_stream()
+
+        async def one(request: Request) -> Any:
+            async with semaphore:
+                if failures and not return_exceptions:
+                    return _SKIPPED
+                run = manager.start_run(name=name, sender=self, mode="async")
+                outcome = Outcome()
+                try:
+                    async for _ in adrive(
+                        self, run, request, outcome, stream=stream, need_result=need_result
+                    ):
+                        pass
+                except Exception as exc:
+                    failures.append(exc)
+                    raise
+                return outcome.result if need_result else outcome.text
+
+        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        try:
+            await asyncio.wait(tasks) if tasks else None
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return _collect(tasks, failures, return_exceptions)
+
+
+def _sequential(fn: Any, requests: list[Request], return_exceptions: bool) -> list[Any]:
+    out: list[Any] = []
+    for request in requests:
+        try:
+            out.append(fn(request))
+        except Exception as exc:
+            if not return_exceptions:
+                raise
+            out.append(exc)
+    return out
+
+
+def _collect(
+    futures: Sequence[Any], failures: list[BaseException], return_exceptions: bool
+) -> list[Any]:
+    """Results in input order; without ``return_exceptions``, raise the first
+    failure (in time), after every run in flight ended."""
+    if failures and not return_exceptions:
+        raise failures[0]
+    out: list[Any] = []
+    for f in futures:
+        if f.cancelled():
+            continue
+        exc = f.exception()
+        value = exc if exc is not None else f.result()
+        if value is not _SKIPPED:
+            out.append(value)
+    return out
+
+
+def _events(tokens: Iterator[str], buffer: deque[Event]) -> Iterator[Event]:
+    try:
+        for _ in tokens:
+            while buffer:
+                yield buffer.popleft()
+    except Exception:
+        while buffer:
+            yield buffer.popleft()
+        raise
+    finally:
+        close = getattr(tokens, "close", None)
+        if close is not None:
+            close()
+    while buffer:
+        yield buffer.popleft()
+
+
+async def _aevents(tokens: AsyncIterator[str], buffer: deque[Event]) -> AsyncIterator[Event]:
+    try:
+        async for _ in tokens:
+            while buffer:
+                yield buffer.popleft()
+    except Exception:
+        while buffer:
+            yield buffer.popleft()
+        raise
+    finally:
+        aclose = getattr(tokens, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    while buffer:
+        yield buffer.popleft()
