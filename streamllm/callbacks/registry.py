@@ -82,6 +82,11 @@ def resolve(handler: object) -> Entry:
             bound = getattr(handler, name)
             func = getattr(bound, "__func__", bound)
             hooks.append(None if id(func) in _DEFAULTS else bound)
+        wants = getattr(handler, "_streamllm_wants_", None)
+        if wants is not None:
+            # Wrappers (BackgroundHandler) override every hook but want only
+            # what the handler they wrap wants.
+            hooks = [h if wants(kind) else None for kind, h in enumerate(hooks)]
         return Entry(
             handler, type(handler).__qualname__, tuple(hooks), bool(handler.raise_error)
         )
