@@ -1,5 +1,6 @@
 """streamllm: stream LLM responses and turn every step of a model call into a typed event."""
 
+from streamllm.callbacks import env as _env  # noqa: F401 - arms STREAMLLM_TRACING
 from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
 from streamllm.callbacks.context import (
     add_global_handler,

@@ -1,0 +1,103 @@
+"""Global handlers from the environment: ``STREAMLLM_TRACING``.
+
+``STREAMLLM_TRACING="stdout,logging,jsonl:runs.jsonl,otel"`` attaches those
+built-in handlers as global handlers. The variable is read once, on the first
+run of the process (not at import), so a program may still set it before its
+first call. An unknown name raises a :class:`ConfigurationError` naming it
+(on every call until it is fixed, rather than tracing silently being off).
+
+Tests that change the variable call :func:`reset_env_tracing` to detach the
+handlers it attached and read it again on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from streamllm.callbacks import context
+from streamllm.callbacks.registry import Entry, Handler, resolve_all
+from streamllm.errors import ConfigurationError
+
+__all__ = ["ENV_VAR", "handlers_from_spec", "reset_env_tracing"]
+
+ENV_VAR = "STREAMLLM_TRACING"
+
+_NAMES = "stdout, logging, jsonl:PATH, otel"
+_lock = threading.Lock()
+_loaded: tuple[Entry, ...] = ()
+
+
+def _one(item: str) -> Handler:
+    name, sep, arg = item.partition(":")
+    key = name.strip().lower()
+    # Imported here: the handler modules (and OpenTelemetry) load only when asked for.
+    if key == "jsonl":
+        path = arg.strip()
+        if not sep or not path:
+            raise ConfigurationError(f"{ENV_VAR}: 'jsonl' needs a path, e.g. jsonl:runs.jsonl")
+        from streamllm.handlers.recorder import JSONLRecorder
+
+        return JSONLRecorder(path)
+    if sep:
+        raise ConfigurationError(f"{ENV_VAR}: {key!r} takes no argument (got {item!r})")
+    if key == "stdout":
+        from streamllm.handlers.stdout import StdOutHandler
+
+        return StdOutHandler()
+    if key == "logging":
+        from streamllm.handlers.log import LoggingHandler
+
+        return LoggingHandler()
+    if key == "otel":
+        from streamllm.handlers.otel import OpenTelemetryHandler
+
+        return OpenTelemetryHandler()
+    raise ConfigurationError(f"{ENV_VAR}: unknown handler {name.strip()!r}; use {_NAMES}")
+
+
+def handlers_from_spec(spec: str) -> list[Handler]:
+    """The handlers a ``STREAMLLM_TRACING`` value names, in order.
+
+    >>> handlers_from_spec("")
+    []
+    """
+    items = [item.strip() for item in spec.split(",")]
+    return [_one(item) for item in items if item]
+
+
+def _load() -> tuple[Entry, ...]:
+    """The loader the first run calls (through ``context._env_loader``)."""
+    global _loaded
+    try:
+        entries = resolve_all(handlers_from_spec(os.environ.get(ENV_VAR, "")))
+    except Exception:
+        # Re-arm, so the next run reports the same error instead of running untraced.
+        _arm()
+        raise
+    with _lock:
+        _loaded = entries
+    return entries
+
+
+def _arm() -> None:
+    with _lock:
+        if _load not in context._env_loader:
+            context._env_loader.append(_load)
+
+
+def reset_env_tracing() -> None:
+    """Detach the handlers ``STREAMLLM_TRACING`` attached (closing those that can
+    be closed) and read the variable again on the next run. Meant for tests."""
+    global _loaded
+    with _lock:
+        loaded, _loaded = _loaded, ()
+    for entry in loaded:
+        context.remove_global_handler(entry.handler)  # type: ignore[arg-type]
+        close = getattr(entry.handler, "close", None)
+        if callable(close):
+            close()
+    _arm()
+
+
+_arm()
