@@ -398,6 +398,9 @@ class RunManager:
                 fn(event)
             except Exception as exc:
                 self._failed(entry, event, exc)
+            except BaseException:
+                self._deliver_rest(self._inline[kind], entry, event)
+                raise
         signal = SIGNALS[kind]
         if signal.receivers:
             self._signal(signal, event)
@@ -419,11 +422,32 @@ class RunManager:
                     fn(event)
             except Exception as exc:
                 self._failed(entry, event, exc)
+            except BaseException:
+                # Cancellation or Ctrl-C inside a handler: the others still get
+                # the event (sync hooks only: we are being cancelled), then it goes on.
+                sync = tuple((e, f) for e, f, a in self._ordered[kind] if not a or e is entry)
+                self._deliver_rest(sync, entry, event)
+                raise
         signal = SIGNALS[kind]
         if signal.receivers:
             self._signal(signal, event)
         if self._raise is not None:
             raise self._raise
+
+    def _deliver_rest(
+        self, table: tuple[_Pair, ...], failed: Entry, event: BaseEvent
+    ) -> None:
+        """After ``failed`` raised KeyboardInterrupt, SystemExit or cancellation:
+        deliver ``event`` to the handlers after it, so none misses a token the
+        result contains. The exception itself is re-raised by the caller."""
+        rest = False
+        for entry, fn in table:
+            if rest:
+                try:
+                    fn(event)
+                except Exception as exc:
+                    self._failed(entry, event, exc)
+            rest = rest or entry is failed
 
     def _signal(self, signal: Any, event: BaseEvent) -> None:
         for receiver in signal.receivers_for(self.sender):
