@@ -1,0 +1,96 @@
+"""ResultCollector: each run's LLMResult, rebuilt from its events."""
+
+from __future__ import annotations
+
+import threading
+from uuid import UUID
+
+from streamllm.callbacks.base import CallbackHandler
+from streamllm.events import LLMEnd, LLMError, NewToken
+from streamllm.outputs import Generation, LLMResult
+
+__all__ = ["ResultCollector"]
+
+
+def _rebuild(run_id: UUID, tokens: list[str] | None, source: LLMResult) -> LLMResult:
+    # A run that streamed no token either produced no text or came from a
+    # provider that does not stream (no NewToken at all): then the terminal
+    # event's text is the only record of it.
+    text = "".join(tokens) if tokens else source.text
+    first = source.generations[0][0] if source.generations and source.generations[0] else None
+    generation = Generation(
+        text=text,
+        finish_reason=first.finish_reason if first is not None else None,
+        provider_finish_reason=first.provider_finish_reason if first is not None else None,
+    )
+    return LLMResult(
+        generations=((generation,),),
+        usage=source.usage,
+        model=source.model,
+        run_ids=source.run_ids or (run_id,),
+        retries=source.retries,
+    )
+
+
+class ResultCollector(CallbackHandler):
+    """Keeps an :class:`LLMResult` per run, rebuilt from the events alone.
+
+    The text comes from the run's ``NewToken`` events (joined once, at the
+    end); usage, finish reason, model and retries from its terminal event. For
+    a run that failed or was abandoned, the result holds what had streamed (the
+    partial) and ``errors`` holds its ``LLMError``.
+
+    >>> from streamllm import FakeListLLM
+    >>> from streamllm.handlers import ResultCollector
+    >>> collector = ResultCollector()
+    >>> _ = FakeListLLM(responses=["Hi there"]).invoke("Hello", callbacks=[collector])
+    >>> [r.text for r in collector.results.values()]
+    ['Hi there']
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[UUID, list[str]] = {}
+        self._results: dict[UUID, LLMResult] = {}
+        self._errors: dict[UUID, LLMError] = {}
+
+    def on_llm_new_token(self, event: NewToken) -> None:
+        with self._lock:
+            tokens = self._tokens.get(event.run_id)
+            if tokens is None:
+                tokens = self._tokens[event.run_id] = []
+        # One run's tokens arrive in order from one thread or task at a time.
+        tokens.append(event.token)
+
+    def on_llm_end(self, event: LLMEnd) -> None:
+        with self._lock:
+            tokens = self._tokens.pop(event.run_id, None)
+        result = _rebuild(event.run_id, tokens, event.result)
+        with self._lock:
+            self._results[event.run_id] = result
+
+    def on_llm_error(self, event: LLMError) -> None:
+        with self._lock:
+            tokens = self._tokens.pop(event.run_id, None)
+        result = _rebuild(event.run_id, tokens, event.partial)
+        with self._lock:
+            self._results[event.run_id] = result
+            self._errors[event.run_id] = event
+
+    @property
+    def results(self) -> dict[UUID, LLMResult]:
+        """Run id to its result, in the order the runs ended (a copy)."""
+        with self._lock:
+            return dict(self._results)
+
+    @property
+    def errors(self) -> dict[UUID, LLMError]:
+        """Run id to the ``LLMError`` of each run that failed or was abandoned."""
+        with self._lock:
+            return dict(self._errors)
+
+    def clear(self) -> None:
+        """Forget every finished run (runs in flight keep their tokens)."""
+        with self._lock:
+            self._results.clear()
+            self._errors.clear()
