@@ -1,0 +1,335 @@
+"""OpenTelemetry spans and metrics, following the GenAI semantic conventions.
+
+The attribute and metric names are those of opentelemetry-semantic-conventions
+0.66 (``gen_ai.*``; a test checks them against the installed package). Needs the
+``[otel]`` extra: ``pip install "streamllm[otel]"``.
+
+One span per run: a model run is a ``CLIENT`` span named ``"{operation} {model}"``
+(``chat`` for message input, ``text_completion`` for a prompt); a ``traced``
+chain is an ``INTERNAL`` ``invoke_workflow`` span, and the runs inside it are its
+children (the span parent comes from ``parent_run_id``; a root run nests under
+the application's current span, if any). Prompt and completion text are recorded
+only with ``capture_content=True``. Every started span is ended, also when the run
+fails or is cancelled (then with ``error.type`` and an ``ERROR`` status).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, final
+from uuid import UUID
+
+try:
+    from opentelemetry import metrics, trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'OpenTelemetryHandler needs OpenTelemetry: pip install "streamllm[otel]"'
+    ) from exc
+
+from streamllm.callbacks.base import CallbackHandler
+from streamllm.events import (
+    BaseEvent,
+    ChainEnd,
+    ChainError,
+    ChainStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+)
+from streamllm.outputs import LLMResult
+
+__all__ = ["OpenTelemetryHandler"]
+
+# Names from opentelemetry-semantic-conventions 0.66 (gen_ai_attributes,
+# gen_ai_metrics, error_attributes). Spelled out here because the semconv
+# package marks the gen_ai names as moved to a separate repository.
+OPERATION_NAME = "gen_ai.operation.name"
+PROVIDER_NAME = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+REQUEST_TOP_P = "gen_ai.request.top_p"
+REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+TOKEN_TYPE = "gen_ai.token.type"
+WORKFLOW_NAME = "gen_ai.workflow.name"
+ERROR_TYPE = "error.type"
+
+METRIC_DURATION = "gen_ai.client.operation.duration"
+METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
+METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
+
+# Not in the conventions: how a failed run ended (cancelled, timeout, failed),
+# and a traced chain's inputs and outputs (content: only with capture_content).
+REASON = "streamllm.reason"
+CHAIN_INPUTS = "streamllm.chain.inputs"
+CHAIN_OUTPUTS = "streamllm.chain.outputs"
+
+# Bucket boundaries the conventions recommend.
+_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
+                     40.96, 81.92)  # fmt: skip
+_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
+                  16777216, 67108864)  # fmt: skip
+_CHUNK_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
+                  5.0, 7.5, 10.0)  # fmt: skip
+
+_PARAMS = (
+    ("max_tokens", REQUEST_MAX_TOKENS),
+    ("temperature", REQUEST_TEMPERATURE),
+    ("top_p", REQUEST_TOP_P),
+)
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1e9)
+
+
+@final
+class _Run:
+    """What one open span needs until its run ends (touched by that run only)."""
+
+    __slots__ = ("first", "last", "metric_attrs", "span", "start")
+
+    def __init__(self, span: trace.Span, start: float, metric_attrs: dict[str, Any]) -> None:
+        self.span = span
+        self.start = start
+        self.first: float | None = None
+        self.last = start
+        self.metric_attrs = metric_attrs
+
+
+def _input_messages(event: LLMStart) -> str:
+    if event.messages is not None:
+        items = [(m.role, m.content) for m in event.messages]
+    else:
+        items = [("user", event.prompt or "")]
+    return json.dumps(
+        [{"role": role, "parts": [{"type": "text", "content": text}]} for role, text in items]
+    )
+
+
+def _output_messages(result: LLMResult) -> str:
+    return json.dumps(
+        [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": g.text}],
+                "finish_reason": g.finish_reason or g.provider_finish_reason or "",
+            }
+            for gens in result.generations
+            for g in gens
+        ]
+    )
+
+
+class OpenTelemetryHandler(CallbackHandler):
+    """Record each run as an OpenTelemetry span, plus the GenAI client metrics.
+
+    >>> from streamllm.handlers.otel import OpenTelemetryHandler
+    >>> handler = OpenTelemetryHandler()   # the global tracer and meter providers
+
+    ``tracer_provider`` / ``meter_provider`` default to the global ones.
+    ``capture_content=True`` adds ``gen_ai.input.messages`` and
+    ``gen_ai.output.messages`` (off by default: prompts may hold personal data).
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+        capture_content: bool = False,
+    ) -> None:
+        from streamllm import __version__
+
+        self.capture_content = capture_content
+        self._tracer = trace.get_tracer("streamllm", __version__, tracer_provider=tracer_provider)
+        meter = metrics.get_meter("streamllm", __version__, meter_provider=meter_provider)
+        self._duration = meter.create_histogram(
+            METRIC_DURATION,
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self._tokens = meter.create_histogram(
+            METRIC_TOKEN_USAGE,
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
+        )
+        self._ttfc = meter.create_histogram(
+            METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            description="Time to receive the first chunk.",
+            explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
+        )
+        self._per_chunk = meter.create_histogram(
+            METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            description="Time per output chunk.",
+            explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
+        )
+        # Runs of one handler arrive from many threads (batch) and tasks at once.
+        self._lock = threading.Lock()
+        self._runs: dict[UUID, _Run] = {}
+
+    # -- opening and closing spans ---------------------------------------------
+
+    def _open(
+        self,
+        event: BaseEvent,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        metric_attrs: dict[str, Any],
+    ) -> None:
+        parent = None
+        if event.parent_run_id is not None:
+            with self._lock:
+                enclosing = self._runs.get(event.parent_run_id)
+            if enclosing is not None:
+                parent = trace.set_span_in_context(enclosing.span)
+        span = self._tracer.start_span(
+            name, context=parent, kind=kind, attributes=attributes, start_time=_ns(event.time)
+        )
+        with self._lock:
+            self._runs[event.run_id] = _Run(span, event.monotonic, metric_attrs)
+
+    def _close(self, event: BaseEvent) -> _Run | None:
+        with self._lock:
+            return self._runs.pop(event.run_id, None)
+
+    # -- model runs --------------------------------------------------------------
+
+    def on_llm_start(self, event: LLMStart) -> None:
+        """Open the run's span with the request attributes."""
+        params: Mapping[str, Any] = event.invocation_params
+        operation = "chat" if event.messages is not None else "text_completion"
+        model = params.get("model")
+        model = model if isinstance(model, str) else event.model
+        metric_attrs: dict[str, Any] = {OPERATION_NAME: operation, REQUEST_MODEL: model}
+        provider = params.get("provider")
+        if isinstance(provider, str):
+            metric_attrs[PROVIDER_NAME] = provider
+        attributes = dict(metric_attrs)
+        for key, attribute in _PARAMS:
+            value = params.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                attributes[attribute] = value
+        stop = params.get("stop")
+        if isinstance(stop, Sequence) and not isinstance(stop, str):
+            attributes[REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
+        if self.capture_content:
+            attributes[INPUT_MESSAGES] = _input_messages(event)
+        self._open(event, f"{operation} {model}", SpanKind.CLIENT, attributes, metric_attrs)
+
+    def on_llm_new_token(self, event: NewToken) -> None:
+        """Time to the first chunk, then the time between chunks."""
+        run = self._runs.get(event.run_id)  # one lookup, no lock: dict reads are atomic
+        if run is None:
+            return
+        now = event.monotonic
+        if run.first is None:
+            run.first = now
+            self._ttfc.record(max(now - run.start, 0.0), run.metric_attrs)
+        else:
+            self._per_chunk.record(max(now - run.last, 0.0), run.metric_attrs)
+        run.last = now
+
+    def on_llm_end(self, event: LLMEnd) -> None:
+        """Close the span with the response attributes and record the metrics."""
+        run = self._close(event)
+        if run is not None:
+            self._finish(run, event, event.result, None)
+
+    def on_llm_error(self, event: LLMError) -> None:
+        """Close the span as failed (also when cancelled), with what had streamed."""
+        run = self._close(event)
+        if run is not None:
+            self._finish(run, event, event.partial, event)
+
+    def _finish(
+        self, run: _Run, event: BaseEvent, result: LLMResult, error: LLMError | None
+    ) -> None:
+        span = run.span
+        attrs = run.metric_attrs
+        try:
+            if result.model:
+                attrs[RESPONSE_MODEL] = result.model
+            reasons = [
+                g.finish_reason or g.provider_finish_reason
+                for gens in result.generations
+                for g in gens
+            ]
+            if any(reasons):
+                span.set_attribute(RESPONSE_FINISH_REASONS, [r for r in reasons if r])
+            usage = result.usage
+            if usage is not None:
+                for count, attribute, token_type in (
+                    (usage.prompt_tokens, USAGE_INPUT_TOKENS, "input"),
+                    (usage.completion_tokens, USAGE_OUTPUT_TOKENS, "output"),
+                ):
+                    if count is not None:
+                        span.set_attribute(attribute, count)
+                        self._tokens.record(count, {**attrs, TOKEN_TYPE: token_type})
+            if run.first is not None:
+                span.set_attribute(RESPONSE_TIME_TO_FIRST_CHUNK, run.first - run.start)
+            if self.capture_content and result.generations:
+                span.set_attribute(OUTPUT_MESSAGES, _output_messages(result))
+            if RESPONSE_MODEL in attrs:
+                span.set_attribute(RESPONSE_MODEL, attrs[RESPONSE_MODEL])
+            if error is not None:
+                attrs[ERROR_TYPE] = error.error.type
+                self._failed(span, error.error.type, error.error.message, error.reason)
+            self._duration.record(max(event.monotonic - run.start, 0.0), attrs)
+        finally:
+            span.end(end_time=_ns(event.time))
+
+    @staticmethod
+    def _failed(span: trace.Span, error_type: str, message: str, reason: str) -> None:
+        span.set_attribute(ERROR_TYPE, error_type)
+        span.set_attribute(REASON, reason)
+        span.set_status(Status(StatusCode.ERROR, f"{error_type}: {message}"))
+
+    # -- traced chains -------------------------------------------------------------
+
+    def on_chain_start(self, event: ChainStart) -> None:
+        """Open a parent span for a ``traced`` function or block."""
+        attributes: dict[str, Any] = {
+            OPERATION_NAME: "invoke_workflow",
+            WORKFLOW_NAME: event.name,
+        }
+        if self.capture_content and event.inputs is not None:
+            attributes[CHAIN_INPUTS] = json.dumps(event.inputs)
+        self._open(event, f"invoke_workflow {event.name}", SpanKind.INTERNAL, attributes, {})
+
+    def on_chain_end(self, event: ChainEnd) -> None:
+        """Close the chain's span."""
+        run = self._close(event)
+        if run is None:
+            return
+        try:
+            if self.capture_content and event.outputs is not None:
+                run.span.set_attribute(CHAIN_OUTPUTS, json.dumps(event.outputs))
+        finally:
+            run.span.end(end_time=_ns(event.time))
+
+    def on_chain_error(self, event: ChainError) -> None:
+        """Close the chain's span as failed."""
+        run = self._close(event)
+        if run is None:
+            return
+        try:
+            self._failed(run.span, event.error.type, event.error.message, event.reason)
+        finally:
+            run.span.end(end_time=_ns(event.time))
