@@ -314,7 +314,9 @@ class RunManager:
         """The ``NewToken`` for the next streamed chunk (call only when wanted)."""
         tpl = self._token_tpl
         if tpl is None:
-            tpl = self._token_tpl = self._make(NewToken, {"token": "", "index": 0}).__dict__
+            tpl = self._token_tpl = self._make(
+                NewToken, {"token": "", "index": 0, "chunk": None}
+            ).__dict__
             self.seq -= 1
         data = tpl.copy()
         seq = self.seq

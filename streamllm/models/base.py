@@ -227,8 +227,8 @@ class BaseLLM(BaseModel):
                 f"unknown config key(s) {sorted(unknown)}: use {', '.join(sorted(allowed))}"
             )
         callbacks = resolve_all(merged.get("callbacks")) + resolve_all(kwargs.get("callbacks"))
-        tags = check_tags(
-            [*(self.tags or ()), *(merged.get("tags") or ()), *(kwargs.get("tags") or ())]
+        tags = (
+            check_tags(self.tags) + check_tags(merged.get("tags")) + check_tags(kwargs.get("tags"))
         )
         metadata = check_metadata(
             {**(self.metadata or {}), **(merged.get("metadata") or {}), **(kwargs.get("metadata") or {})}
@@ -486,8 +486,9 @@ class BaseLLM(BaseModel):
         if workers == 1:
             return _sequential(one, requests, return_exceptions)
         pool = copy_context_executor(workers)
-        futures: list[Future[Any]] = [pool.submit(one, r) for r in requests]
+        futures: list[Future[Any]] = []
         try:
+            futures.extend(pool.submit(one, r) for r in requests)
             if not return_exceptions:
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 if any(f.exception() is not None for f in done):
