@@ -37,7 +37,7 @@ from streamllm.callbacks.manager import (
     reason_for,
 )
 from streamllm.callbacks.registry import Entry, Handler, resolve_all
-from streamllm.errors import HandlerError
+from streamllm.errors import ConfigurationError, HandlerError
 
 __all__ = ["ChainRun", "Traced", "traced"]
 
@@ -416,9 +416,10 @@ def traced(func: F, /) -> F: ...
 
 @overload
 def traced(
-    name: str | None = None,
+    label: str | None = None,
     /,
     *,
+    name: str | None = None,
     tags: Iterable[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     callbacks: Sequence[Handler] | None = None,
@@ -429,6 +430,7 @@ def traced(
     name_or_func: Any = None,
     /,
     *,
+    name: str | None = None,
     tags: Iterable[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     callbacks: Sequence[Handler] | None = None,
@@ -443,16 +445,16 @@ def traced(
     ...     model.invoke("hi"); run.outputs = {"ok": True}
 
     Functions, coroutine functions, generators and async generators can be
-    decorated. ``name`` defaults to the function's name; ``callbacks`` are
-    handlers for this run and every run inside it; ``tags`` and ``metadata``
-    are passed down too.
+    decorated. ``name`` (given by keyword, or first as a string) defaults to the
+    function's name; ``callbacks`` are handlers for this run and every run
+    inside it; ``tags`` and ``metadata`` are passed down too.
     """
     if callable(name_or_func) and not isinstance(name_or_func, str):
-        return Traced(None, tags=tags, metadata=metadata, callbacks=callbacks)(name_or_func)
+        return Traced(name, tags=tags, metadata=metadata, callbacks=callbacks)(name_or_func)
     if name_or_func is not None and not isinstance(name_or_func, str):
-        from streamllm.errors import ConfigurationError
-
         raise ConfigurationError(
             f"traced() takes a name or a function, not {type(name_or_func).__name__}"
         )
-    return Traced(name_or_func, tags=tags, metadata=metadata, callbacks=callbacks)
+    if name_or_func is not None and name is not None:
+        raise ConfigurationError("traced() got a name twice: give it once")
+    return Traced(name_or_func or name, tags=tags, metadata=metadata, callbacks=callbacks)
