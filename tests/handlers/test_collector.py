@@ -1,0 +1,99 @@
+"""ResultCollector: results rebuilt from events equal the runs' own results."""
+
+from __future__ import annotations
+
+import time
+from uuid import uuid4
+
+from streamllm import (
+    FakeListLLM,
+    FakeNonStreamingLLM,
+    Generation,
+    LLMEnd,
+    LLMError,
+    LLMResult,
+    NewToken,
+    TokenUsage,
+)
+from streamllm.handlers import ResultCollector
+from streamllm.testing import RecordingHandler
+from tests.handlers.conftest import end_early, run_mode
+
+INPUTS = ["first", "second", "third"]
+
+
+async def test_result_equals_llm_end_result(mode: str) -> None:
+    """For every run, the rebuilt result equals the LLMEnd result, field by field."""
+    collector, recorder = ResultCollector(), RecordingHandler()
+    model = FakeListLLM(responses=["Hello big world", "Why  not?", "x"])
+    texts = await run_mode(mode, model, INPUTS, [collector, recorder])
+    ends = recorder.of_type(LLMEnd)
+    assert len(ends) == len(INPUTS)
+    results = collector.results
+    assert set(results) == {e.run_id for e in ends}
+    for end in ends:
+        assert results[end.run_id] == end.result
+    assert sorted(r.text for r in results.values()) == sorted(texts)
+    assert collector.errors == {}
+
+
+async def test_provider_usage_and_finish_reason_come_from_the_terminal_event(mode: str) -> None:
+    """Usage, model and finish reason are the provider's, as the end event carries them."""
+    collector = ResultCollector()
+    usage = TokenUsage.of(5, 3)
+    model = FakeListLLM(responses=["a b c"], usage=usage, model="my-model")
+    await run_mode(mode, model, ["q"], [collector])
+    (result,) = collector.results.values()
+    assert result.usage == usage
+    assert result.model == "my-model"
+    assert result.finish_reason == "stop"
+    assert result.generations[0][0].provider_finish_reason == "stop"
+
+
+async def test_partial_result_of_a_run_that_ended_early(ending: str) -> None:
+    """A failed or abandoned run's result holds its partial text; errors has the LLMError."""
+    collector, recorder = ResultCollector(), RecordingHandler()
+    consumed = await end_early(ending, [collector, recorder])
+    (error,) = recorder.of_type(LLMError)
+    assert error.reason == ("failed" if ending.endswith("fail") else "cancelled")
+    result = collector.results[error.run_id]
+    assert result.text == consumed == "one two"
+    assert result == error.partial
+    assert collector.errors == {error.run_id: error}
+
+
+async def test_a_provider_that_does_not_stream_still_gets_its_result(mode: str) -> None:
+    """No NewToken at all (a non-streaming provider): the end event's text is the record."""
+    collector, recorder = ResultCollector(), RecordingHandler()
+    model = FakeNonStreamingLLM(responses=["whole answer"])
+    await run_mode(mode, model, INPUTS, [collector, recorder])
+    for end in recorder.of_type(LLMEnd):
+        assert collector.results[end.run_id] == end.result
+
+
+def _event(cls: type, run_id: object, seq: int, **fields: object) -> object:
+    common = {
+        "run_id": run_id, "trace_id": run_id, "seq": seq, "time": time.time(),
+        "monotonic": time.monotonic(), "name": "m",
+    }
+    return cls(**common, **fields)
+
+
+def test_text_is_built_from_the_tokens_not_copied() -> None:
+    """The text is the join of the tokens seen, even where the end event disagrees."""
+    collector = ResultCollector()
+    run_id = uuid4()
+    collector.on_llm_new_token(_event(NewToken, run_id, 1, token="to", index=0))  # type: ignore[arg-type]
+    collector.on_llm_new_token(_event(NewToken, run_id, 2, token="kens", index=1))  # type: ignore[arg-type]
+    claimed = LLMResult(generations=((Generation(text="something else"),),), run_ids=(run_id,))
+    collector.on_llm_end(_event(LLMEnd, run_id, 3, result=claimed))  # type: ignore[arg-type]
+    assert collector.results[run_id].text == "tokens"
+
+
+def test_clear_forgets_finished_runs() -> None:
+    """clear() empties results and errors."""
+    collector = ResultCollector()
+    FakeListLLM(responses=["x"]).invoke("q", callbacks=[collector])
+    assert len(collector.results) == 1
+    collector.clear()
+    assert collector.results == {}
