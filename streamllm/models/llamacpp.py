@@ -236,6 +236,10 @@ class LlamaCpp(BaseLLM):
                     kwargs[key] = params[key]
             if criteria:
                 kwargs["stopping_criteria"] = _import_llama_cpp().StoppingCriteriaList(criteria)
+            if params.get("seed") is not None:
+                # Reusing the cached prompt prefix changes the numerics slightly, so a
+                # seeded call evaluates its prompt afresh: same seed, same text.
+                llm.reset()
             it = llm.create_completion(prompt=prompt, stream=True, **kwargs)
             texts: list[str] = []
             finish: str | None = None
@@ -315,3 +319,4 @@ class LlamaCpp(BaseLLM):
             # model's call lock is free for the next call.
             if not done.done():
                 await asyncio.shield(done)
+            worker.join()  # it has nothing left to do but return
