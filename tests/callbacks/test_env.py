@@ -50,7 +50,7 @@ def test_each_name_attaches_its_handler(
     assert _global_types() == [StdOutHandler, LoggingHandler, JSONLRecorder, OpenTelemetryHandler]
     assert "fake" in capsys.readouterr().out
     reset_env_tracing()
-    assert [e.type for e in read_recording(path)][0] == "llm_start"
+    assert read_recording(path)[0].type == "llm_start"
 
 
 def test_the_variable_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,7 +77,7 @@ def test_environment_handlers_come_before_and_stay_beside_global_ones(
     caplog.set_level(logging.INFO, logger="streamllm")
     FakeListLLM(responses=["x"]).invoke("q")
     assert _global_types() == [LoggingHandler, RecordingHandler]
-    assert [e.type for e in recorder.events][0] == "llm_start"  # type: ignore[attr-defined]
+    assert recorder.events[0].type == "llm_start"  # type: ignore[attr-defined]
     assert caplog.records
     reset_env_tracing()
     monkeypatch.delenv(ENV_VAR)
