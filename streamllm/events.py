@@ -12,7 +12,7 @@ union on ``type``, :data:`Event`. A JSON line read back through
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
@@ -62,6 +62,17 @@ class BaseEvent(BaseModel):
 
     #: Index into :data:`HOOKS`; the dispatcher's table key.
     kind: ClassVar[int]
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, item: str) -> Any:
+            # Events built on the hot path (streamllm._fast.trusted) set only
+            # ``__dict__``; these answers are what validation would have stored.
+            if item == "__pydantic_fields_set__":
+                return _FIELDS_SET[type(self)]
+            if item in ("__pydantic_extra__", "__pydantic_private__"):
+                return None
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
 
     run_id: UUID
     parent_run_id: UUID | None = None
@@ -165,6 +176,10 @@ EVENT_CLASSES: tuple[type[BaseEvent], ...] = (
     ChainEnd,
     ChainError,
 )
+
+_FIELDS_SET: dict[type[BaseEvent], frozenset[str]] = {
+    cls: frozenset(cls.model_fields) for cls in EVENT_CLASSES
+}
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

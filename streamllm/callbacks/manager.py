@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import JsonValue, TypeAdapter, ValidationError
 
-from streamllm._fast import all_fields, trusted
+from streamllm._fast import trusted_event
 from streamllm._ids import new_run_id
 from streamllm.callbacks.context import (
     ParentRun,
@@ -53,8 +53,6 @@ _Pair: TypeAlias = tuple[Entry, Callable[[Any], Any]]
 _Triple: TypeAlias = tuple[Entry, Callable[[Any], Any], bool]
 
 _N = len(EVENT_CLASSES)
-_FIELDS = {cls: all_fields(cls) for cls in EVENT_CLASSES}
-_TOKEN_FIELDS = _FIELDS[NewToken]
 _TOKEN_SIGNAL = SIGNALS[NewToken.kind]
 _EMPTY: tuple[Any, ...] = ((),) * _N
 _time = time.time
@@ -308,7 +306,9 @@ class RunManager:
         return {**common, "seq": seq, "time": _time(), "monotonic": _monotonic()}
 
     def _make(self, cls: type[BaseEvent], fields: dict[str, Any]) -> Any:
-        return trusted(cls, {**self._base(), "type": cls.model_fields["type"].default, **fields}, _FIELDS[cls])
+        return trusted_event(
+            cls, {**self._base(), "type": cls.model_fields["type"].default, **fields}
+        )
 
     def token_event(self, text: str, extras: Mapping[str, Any] | None) -> NewToken:
         """The ``NewToken`` for the next streamed chunk (call only when wanted)."""
@@ -330,7 +330,7 @@ class RunManager:
         data["index"] = index
         if extras is not None:
             data["chunk"] = dict(extras)
-        return trusted(NewToken, data, _TOKEN_FIELDS)
+        return trusted_event(NewToken, data)
 
     def start_event(
         self,
