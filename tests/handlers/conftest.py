@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streamllm import FakeListLLM, handler_failures
+from streamllm import BaseLLM, FakeListLLM, handler_failures
 from tests.models.helpers import FailingLLM
 
 MODES = ("invoke", "ainvoke", "stream", "astream", "batch", "abatch")
@@ -37,7 +37,7 @@ def _handlers_never_fail() -> Iterator[None]:
 
 
 async def run_mode(
-    mode: str, model: FakeListLLM, inputs: Sequence[str], callbacks: list[Any], **kw: Any
+    mode: str, model: BaseLLM, inputs: Sequence[str], callbacks: list[Any], **kw: Any
 ) -> list[str]:
     """Run ``inputs`` through ``model`` with the given Runnable method; the texts."""
     if mode == "invoke":
@@ -52,31 +52,35 @@ async def run_mode(
             out.append("".join([t async for t in model.astream(i, callbacks=callbacks, **kw)]))
         return out
     if mode == "batch":
-        return model.batch(list(inputs), callbacks=callbacks, max_concurrency=4, **kw)
+        texts: list[str] = model.batch(list(inputs), callbacks=callbacks, max_concurrency=4, **kw)
+        return texts
     if mode == "abatch":
-        return await model.abatch(list(inputs), callbacks=callbacks, max_concurrency=4, **kw)
+        atexts: list[str] = await model.abatch(
+            list(inputs), callbacks=callbacks, max_concurrency=4, **kw
+        )
+        return atexts
     raise AssertionError(mode)
 
 
 async def end_early(ending: str, callbacks: list[Any], response: str = "one two three four") -> str:
     """Start a run and end it after two tokens in the given way; the text consumed."""
     if ending in ("fail", "afail"):
-        model = FailingLLM(responses=[response], fail_after=2)
+        failing = FailingLLM(responses=[response], fail_after=2)
         seen: list[str] = []
         try:
             if ending == "fail":
-                for token in model.stream("go", callbacks=callbacks):
+                for token in failing.stream("go", callbacks=callbacks):
                     seen.append(token)
             else:
-                async for token in model.astream("go", callbacks=callbacks):
+                async for token in failing.astream("go", callbacks=callbacks):
                     seen.append(token)
         except RuntimeError:
             return "".join(seen)
         raise AssertionError("the provider should have failed")
     model = FakeListLLM(responses=[response])
     if ending == "close":
-        it = model.stream("go", callbacks=callbacks)
-        text = next(it) + next(it)
+        it: Any = model.stream("go", callbacks=callbacks)
+        text: str = next(it) + next(it)
         it.close()
         return text
     if ending == "aclose":
