@@ -21,6 +21,7 @@ so it never leaks into the code consuming it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
@@ -201,11 +202,31 @@ def _inputs_of(
     }
 
 
+# The open ``with traced(...)`` blocks of this context, innermost last. A
+# contextvar, not a list on the instance, so one module-level ``traced("step")``
+# can be entered by many tasks at once: enter and exit run in the same context.
+_blocks: contextvars.ContextVar[tuple[ChainRun, ...]] = contextvars.ContextVar(
+    "streamllm_traced_blocks", default=()
+)
+
+
+def _push(run: ChainRun) -> None:
+    _blocks.set((*_blocks.get(), run))
+
+
+def _pop() -> ChainRun:
+    stack = _blocks.get()
+    _blocks.set(stack[:-1])
+    return stack[-1]
+
+
 class Traced:
     """A parent-run spec: a decorator and a (sync or async) context manager.
 
     Build it with :func:`traced`. One instance may decorate any number of
-    functions; as a context manager, use it for one block at a time.
+    functions and open any number of blocks, also at once in several tasks or
+    threads. Inside a generator, decorate the generator rather than opening a
+    block across its ``yield``: a block's parent would reach the consumer.
     """
 
     def __init__(
@@ -222,7 +243,6 @@ class Traced:
         self.tags = check_tags(tags)
         self.metadata = check_metadata(metadata)
         self.entries: tuple[Entry, ...] = resolve_all(callbacks)
-        self._active: list[ChainRun] = []
 
     def _named_for(self, func: Callable[..., Any]) -> Traced:
         if self._named:
@@ -230,7 +250,6 @@ class Traced:
         clone = Traced.__new__(Traced)
         clone.__dict__.update(self.__dict__)
         clone.name = getattr(func, "__name__", None) or self.name
-        clone._active = []
         return clone
 
     # -- context manager -------------------------------------------------------
@@ -239,11 +258,11 @@ class Traced:
         run = ChainRun(self, None, "sync")
         run.start()
         run.enter()
-        self._active.append(run)
+        _push(run)
         return run
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        run = self._active.pop()
+        run = _pop()
         run.exit()
         if exc is None:
             run.end(run.outputs)
@@ -254,11 +273,11 @@ class Traced:
         run = ChainRun(self, None, "async")
         await run.astart()
         run.enter()
-        self._active.append(run)
+        _push(run)
         return run
 
     async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        run = self._active.pop()
+        run = _pop()
         run.exit()
         if exc is None:
             await run.aend(run.outputs)

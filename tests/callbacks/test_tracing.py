@@ -447,3 +447,29 @@ def test_bad_arguments_are_refused_when_decorating() -> None:
     for make in bad:
         with pytest.raises(ConfigurationError):
             make()
+
+
+async def test_one_block_spec_entered_by_many_tasks_at_once() -> None:
+    """A module-level ``traced("step")`` opened concurrently in several tasks keeps
+    each task's run apart: each model call's parent is its own task's block."""
+    recorder = RecordingHandler()
+    model = FakeListLLM(responses=["x"])
+    step = traced("step", callbacks=[recorder])
+    gate = asyncio.Event()
+    inside: list[int] = []
+
+    async def worker(i: int) -> UUID:
+        async with step as run:
+            inside.append(i)
+            if len(inside) == 4:
+                gate.set()
+            await gate.wait()  # every task is inside its block before any leaves
+            await model.ainvoke(f"q{i}", metadata={"worker": i})
+            return run.run_id
+
+    run_ids = await asyncio.gather(*(worker(i) for i in range(4)))
+    assert len(set(run_ids)) == 4
+    by_worker = {e.metadata["worker"]: e.parent_run_id for e in recorder.of_type(LLMStart)}
+    assert [by_worker[i] for i in range(4)] == run_ids
+    ends = recorder.of_type(ChainEnd)
+    assert sorted(map(str, (e.run_id for e in ends))) == sorted(map(str, run_ids))
