@@ -55,10 +55,11 @@ class ResultCollector(CallbackHandler):
         self._errors: dict[UUID, LLMError] = {}
 
     def on_llm_new_token(self, event: NewToken) -> None:
-        with self._lock:
-            tokens = self._tokens.get(event.run_id)
-            if tokens is None:
-                tokens = self._tokens[event.run_id] = []
+        # dict.get is atomic; the lock is only needed to create a run's list.
+        tokens = self._tokens.get(event.run_id)
+        if tokens is None:
+            with self._lock:
+                tokens = self._tokens.setdefault(event.run_id, [])
         # One run's tokens arrive in order from one thread or task at a time.
         tokens.append(event.token)
 

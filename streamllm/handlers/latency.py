@@ -88,11 +88,12 @@ class LatencyHandler(CallbackHandler):
         self._stats: dict[UUID, LatencyStats] = {}
 
     def _run(self, event: BaseEvent) -> tuple[float, list[float]]:
-        with self._lock:
-            run = self._open.get(event.run_id)
-            if run is None:
-                run = self._open[event.run_id] = (event.monotonic, [])
-            return run
+        # dict.get is atomic; the lock is only needed to create a run's entry.
+        run = self._open.get(event.run_id)
+        if run is None:
+            with self._lock:
+                run = self._open.setdefault(event.run_id, (event.monotonic, []))
+        return run
 
     def on_llm_start(self, event: LLMStart) -> None:
         with self._lock:

@@ -8,7 +8,10 @@ or through the user's own structlog logger.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -69,6 +72,13 @@ class LoggingHandler(CallbackHandler):
 
     def __init__(self, logger: Any = None, *, capture_content: bool = False) -> None:
         self._logger: Any = logger if logger is not None else get_logger(__name__)
+        # Our own logger drops debug records in its first processor anyway;
+        # asking the stdlib logger first saves building one per token.
+        self._debug_enabled: Callable[[], bool] | None = (
+            partial(logging.getLogger(__name__).isEnabledFor, logging.DEBUG)
+            if logger is None
+            else None
+        )
         self.capture_content = capture_content
         self._runs: dict[UUID, tuple[Any, float]] = {}
         self._lock = threading.Lock()
@@ -125,6 +135,8 @@ class LoggingHandler(CallbackHandler):
         log.info("llm_start", **fields)
 
     def on_llm_new_token(self, event: NewToken) -> None:
+        if self._debug_enabled is not None and not self._debug_enabled():
+            return
         log = self._get(event)
         if self.capture_content:
             log.debug("llm_new_token", index=event.index, token=event.token)
