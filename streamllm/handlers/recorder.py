@@ -21,7 +21,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from streamllm.callbacks.base import CallbackHandler
-from streamllm.callbacks.registry import Entry, resolve
+from streamllm.callbacks.registry import Entry, resolve_all
 from streamllm.errors import ConfigurationError, HandlerError, StreamLLMError
 from streamllm.events import (
     SCHEMA_VERSION,
@@ -226,9 +226,9 @@ def _prepare(
 ) -> tuple[list[Event], tuple[Entry, ...]]:
     if speed <= 0:
         raise ConfigurationError(f"speed must be positive, not {speed!r}")
-    if isinstance(handlers, str | bytes) or not isinstance(handlers, Iterable):
+    if isinstance(handlers, str | bytes):
         raise ConfigurationError("handlers must be a list of handlers, e.g. [handler]")
-    entries = tuple(resolve(h) for h in handlers)
+    entries = resolve_all(handlers)
     return read_recording(path), entries
 
 

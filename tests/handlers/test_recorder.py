@@ -216,6 +216,8 @@ def test_replay_refuses_a_bad_handler(tmp_path: Path) -> None:
         replay(path, [{"on_token": print}])
     with pytest.raises(ConfigurationError, match="list of handlers"):
         replay(path, "stdout")
+    with pytest.raises(ConfigurationError, match="list of handlers"):
+        replay(path, RecordingHandler())  # type: ignore[arg-type]
 
 
 def test_replay_dispatches_by_hook_to_every_kind_of_handler(tmp_path: Path) -> None:
