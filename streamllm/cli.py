@@ -26,6 +26,7 @@ from streamllm.errors import ConfigurationError, StreamLLMError
 from streamllm.handlers import (
     JSONLRecorder,
     LatencyHandler,
+    RecordingError,
     StreamingStdOutHandler,
     TokenCounter,
     replay,
@@ -269,6 +270,8 @@ def _replay(argv: Sequence[str]) -> int:
         replay(args.file, output.handlers, timing=args.timing)
     except FileNotFoundError as exc:
         raise UsageError(f"cannot read the recording {args.file}: {exc.strerror}") from exc
+    except (RecordingError, IsADirectoryError, UnicodeDecodeError) as exc:
+        raise UsageError(str(exc)) from exc
     finally:
         output.finish(sys.stderr)
     return EXIT_OK
