@@ -53,6 +53,7 @@ _Pair: TypeAlias = tuple[Entry, Callable[[Any], Any]]
 _Triple: TypeAlias = tuple[Entry, Callable[[Any], Any], bool]
 
 _N = len(EVENT_CLASSES)
+_TYPES = {cls: cls.model_fields["type"].default for cls in EVENT_CLASSES}
 _TOKEN_SIGNAL = SIGNALS[NewToken.kind]
 _EMPTY: tuple[Any, ...] = ((),) * _N
 _time = time.time
@@ -306,9 +307,7 @@ class RunManager:
         return {**common, "seq": seq, "time": _time(), "monotonic": _monotonic()}
 
     def _make(self, cls: type[BaseEvent], fields: dict[str, Any]) -> Any:
-        return trusted_event(
-            cls, {**self._base(), "type": cls.model_fields["type"].default, **fields}
-        )
+        return trusted_event(cls, {**self._base(), "type": _TYPES[cls], **fields})
 
     def token_event(self, text: str, extras: Mapping[str, Any] | None) -> NewToken:
         """The ``NewToken`` for the next streamed chunk (call only when wanted)."""

@@ -52,11 +52,16 @@ class Entry:
         name: str,
         hooks: tuple[Hook | None, ...],
         raise_error: bool,
+        is_async: tuple[bool, ...] | None = None,
     ) -> None:
         self.handler = handler
         self.name = name
         self.hooks = hooks
-        self.is_async = tuple(h is not None and _is_async(h) for h in hooks)
+        self.is_async = (
+            is_async
+            if is_async is not None
+            else tuple(h is not None and _is_async(h) for h in hooks)
+        )
         self.raise_error = raise_error
 
     @property
@@ -68,6 +73,16 @@ class Entry:
         return f"Entry({self.name}, hooks={wanted})"
 
 
+# Which hooks a handler class overrides, and which are async: found once per class.
+_layouts: dict[type, tuple[tuple[bool, ...], tuple[bool, ...]]] = {}
+
+
+def _layout(cls: type) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    funcs = [getattr(cls, name) for name in HOOKS]
+    overridden = tuple(id(f) not in _DEFAULTS for f in funcs)
+    return overridden, tuple(o and _is_async(f) for o, f in zip(overridden, funcs, strict=True))
+
+
 def _name_of(obj: object) -> str:
     return getattr(obj, "__qualname__", None) or type(obj).__qualname__
 
@@ -77,18 +92,25 @@ def resolve(handler: object) -> Entry:
     if isinstance(handler, Entry):
         return handler
     if isinstance(handler, CallbackHandler | AsyncCallbackHandler):
-        hooks: list[Hook | None] = []
-        for name in HOOKS:
-            bound = getattr(handler, name)
-            func = getattr(bound, "__func__", bound)
-            hooks.append(None if id(func) in _DEFAULTS else bound)
+        layout = _layouts.get(type(handler))
+        if layout is None:
+            layout = _layouts[type(handler)] = _layout(type(handler))
+        overridden, is_async = layout
+        hooks: list[Hook | None] = [
+            getattr(handler, name) if wanted else None
+            for name, wanted in zip(HOOKS, overridden, strict=True)
+        ]
         wants = getattr(handler, "_streamllm_wants_", None)
         if wants is not None:
             # Wrappers (BackgroundHandler) override every hook but want only
             # what the handler they wrap wants.
             hooks = [h if wants(kind) else None for kind, h in enumerate(hooks)]
         return Entry(
-            handler, type(handler).__qualname__, tuple(hooks), bool(handler.raise_error)
+            handler,
+            type(handler).__qualname__,
+            tuple(hooks),
+            bool(handler.raise_error),
+            None if wants is not None else is_async,
         )
     if isinstance(handler, Mapping):
         unknown = [key for key in handler if key not in HOOKS]

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
-from typing import Any, ClassVar, Literal, TypeAlias, overload
+from typing import Any, ClassVar, Literal, TypeAlias, final, overload
 from uuid import UUID
 
 from pydantic import (
@@ -44,6 +44,17 @@ _CONFIG_KEYS = frozenset({"callbacks", "tags", "metadata", "run_name", "run_id"}
 _BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
 _NOT_PARAMS = frozenset({"callbacks", "tags", "metadata", "streaming"})
 _SKIPPED: Any = object()
+
+
+@final
+class _ModelCache:
+    """Per-model values derived from its fields, recomputed when a field changes."""
+
+    __slots__ = ("entries", "params")
+
+    def __init__(self) -> None:
+        self.entries: tuple[Entry, ...] = ()
+        self.params: dict[str, Any] | None = None
 
 
 def _config_error(exc: ValidationError, cls: type) -> ConfigurationError:
@@ -83,8 +94,9 @@ class BaseLLM(BaseModel):
     stop: list[str] | None = None
     n: int = 1
 
-    _entries: tuple[Entry, ...] = PrivateAttr(default=())
-    _params: dict[str, Any] | None = PrivateAttr(default=None)
+    # One private slot read through __pydantic_private__ directly: pydantic's
+    # own private-attribute access costs ~2 µs, a lot on the per-call path.
+    _cache: _ModelCache = PrivateAttr(default_factory=lambda: _ModelCache())
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -93,8 +105,12 @@ class BaseLLM(BaseModel):
             raise _config_error(exc, type(self)) from exc
 
     def model_post_init(self, context: Any, /) -> None:
-        self._entries = resolve_all(self.callbacks)
+        self._cached.entries = resolve_all(self.callbacks)
         check_metadata(self.metadata)
+
+    @property
+    def _cached(self) -> _ModelCache:
+        return self.__pydantic_private__["_cache"]  # type: ignore[index, no-any-return]
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:
@@ -102,9 +118,9 @@ class BaseLLM(BaseModel):
         except ValidationError as exc:
             raise _config_error(exc, type(self)) from exc
         if not name.startswith("_"):
-            self._params = None
+            self._cached.params = None
             if name == "callbacks":
-                self._entries = resolve_all(value)
+                self._cached.entries = resolve_all(value)
 
     @field_validator("n")
     @classmethod
@@ -131,7 +147,8 @@ class BaseLLM(BaseModel):
     @property
     def invocation_params(self) -> dict[str, Any]:
         """The parameters sent to the provider; never a secret. Cached per model."""
-        params = self._params
+        cache = self._cached
+        params = cache.params
         if params is None:
             params = {
                 key: value
@@ -142,7 +159,7 @@ class BaseLLM(BaseModel):
                 and not key.endswith("api_key")
             }
             params["provider"] = self.provider
-            self._params = params
+            cache.params = params
         return params
 
     def _stream(self, request: Request) -> Iterator[GenerationChunk]:
@@ -218,7 +235,11 @@ class BaseLLM(BaseModel):
         batch: bool = False,
     ) -> tuple[CallbackManager, str, UUID | None]:
         if config is None and not kwargs and not extra and not self.tags and not self.metadata:
-            return CallbackManager.configure(inheritable=self._entries), self.model_name, None
+            return (
+                CallbackManager.configure(inheritable=self._cached.entries),
+                self.model_name,
+                None,
+            )
         merged: dict[str, Any] = dict(config or {})
         allowed = _BATCH_CONFIG_KEYS if batch else _CONFIG_KEYS
         unknown = (set(merged) | set(kwargs)) - allowed
@@ -242,7 +263,7 @@ class BaseLLM(BaseModel):
                 raise ConfigurationError(f"run_id {run_id!r} is not a UUID") from exc
         manager = CallbackManager.configure(
             local=callbacks + extra,
-            inheritable=self._entries,
+            inheritable=self._cached.entries,
             tags=tuple(dict.fromkeys(tags)),
             metadata=metadata,
         )
