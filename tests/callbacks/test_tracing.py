@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
@@ -312,9 +312,11 @@ async def test_async_generator_closed_early_is_cancelled() -> None:
     model = FakeListLLM(responses=["one two three"])
 
     @traced(callbacks=[recorder])
-    async def tokens() -> AsyncIterator[str]:
+    async def tokens() -> AsyncGenerator[str, None]:
         # aclosing: the inner stream ends now, not when the collector finalizes it.
-        async with contextlib.aclosing(model.astream("hi")) as inner:
+        # (cast: BaseLLM.astream is annotated as an AsyncIterator, without aclose.)
+        inner_stream = cast(AsyncGenerator[str, None], model.astream("hi"))
+        async with contextlib.aclosing(inner_stream) as inner:
             async for token in inner:
                 yield token
 
@@ -335,7 +337,7 @@ def test_sync_generator_sends_and_closes() -> None:
     model = FakeListLLM(responses=["r"])
 
     @traced(callbacks=[recorder])
-    def echo() -> Iterator[str]:
+    def echo() -> Generator[str, str, None]:
         received = yield model.invoke("first")
         while True:
             assert current_parent() is not None
@@ -359,10 +361,10 @@ def test_sync_generator_exhausted_ends_with_its_return_value() -> None:
     recorder = RecordingHandler()
 
     @traced(callbacks=[recorder])
-    def count() -> Iterator[int]:
+    def count() -> Generator[int, None, str]:
         yield 1
         yield 2
-        return "done"  # type: ignore[misc]
+        return "done"
 
     assert list(count()) == [1, 2]
     (terminal,) = _chain_terminals(recorder)
