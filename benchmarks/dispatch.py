@@ -95,13 +95,19 @@ def main() -> None:
     one = FakeListLLM(responses=["Hello world"])
     k = args.invokes
     rows.append(
-        ("invoke(), fixed cost, 0 handlers", best(lambda: [one.invoke("x") for _ in range(k)], repeat) / k * 1e6, "µs/call")
+        (
+            "invoke(), fixed cost, 0 handlers",
+            best(lambda: [one.invoke("x") for _ in range(k)], repeat) / k * 1e6,
+            "µs/call",
+        )
     )
     handler = Counter()
     rows.append(
         (
             "invoke(), fixed cost, 1 handler",
-            best(lambda: [one.invoke("x", callbacks=[handler]) for _ in range(k)], repeat) / k * 1e6,
+            best(lambda: [one.invoke("x", callbacks=[handler]) for _ in range(k)], repeat)
+            / k
+            * 1e6,
             "µs/call",
         )
     )
@@ -118,8 +124,10 @@ def main() -> None:
     join_peak = peak(lambda: "".join(list(fresh)))
     mem_model = FakeListLLM(responses=[fresh])
     stream_peak = peak(lambda: mem_model.generate(["x"], callbacks=[Counter()]))
-    print(f"streamllm {streamllm.__version__} on Python {platform.python_version()}, "
-          f"{platform.machine()}, {n} tokens, best of {repeat} (CPU time)")
+    print(
+        f"streamllm {streamllm.__version__} on Python {platform.python_version()}, "
+        f"{platform.machine()}, {n} tokens, best of {repeat} (CPU time)"
+    )
     for label, value, unit in rows:
         print(f"  {label:36s} {value:8.3f} {unit}")
     print(f"  {'peak memory, stream + result':36s} {stream_peak / 1e6:8.2f} MB")

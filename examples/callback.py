@@ -1,6 +1,6 @@
 """The seed's second snippet: streaming=True and a handler printing each token.
 
-    python examples/callback.py
+python examples/callback.py
 """
 
 from streamllm import FakeListLLM, NewToken

@@ -1,6 +1,6 @@
 """generate() over several prompts: one LLMResult with every generation and the usage.
 
-    python examples/generate.py
+python examples/generate.py
 """
 
 from streamllm import FakeListLLM, TokenUsage

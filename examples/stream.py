@@ -1,6 +1,6 @@
 """The seed's first snippet: iterate model.stream() and print each chunk.
 
-    python examples/stream.py
+python examples/stream.py
 """
 
 from streamllm import FakeListLLM

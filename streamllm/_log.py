@@ -34,9 +34,7 @@ def _forward_to_capture(logger: Any, method: str, event: EventDict) -> EventDict
     return event
 
 
-def _to_stdlib(
-    logger: Any, method: str, event: MutableMapping[str, Any]
-) -> dict[str, Any]:
+def _to_stdlib(logger: Any, method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     kwargs = {key: event.pop(key) for key in _RECORD_KEYS if key in event}
     message = str(event.pop("event", ""))
     fields = " ".join(f"{key}={value}" for key, value in event.items())

@@ -18,7 +18,7 @@ costs one boolean check per event.
 
 from __future__ import annotations
 
-from blinker import Namespace, NamedSignal
+from blinker import NamedSignal, Namespace
 
 __all__ = [
     "SIGNALS",

@@ -13,7 +13,6 @@ To use the fixture, add ``pytest_plugins = ["streamllm.testing"]`` to your
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import TypeVar
 from uuid import UUID
 
@@ -64,11 +63,7 @@ class _Recording:
 
     def tokens(self, run_id: UUID | None = None) -> list[str]:
         """The streamed tokens, of one run or of all."""
-        return [
-            e.token
-            for e in self.of_type(NewToken)
-            if run_id is None or e.run_id == run_id
-        ]
+        return [e.token for e in self.of_type(NewToken) if run_id is None or e.run_id == run_id]
 
     def clear(self) -> None:
         with self._lock:
@@ -134,6 +129,6 @@ class AsyncRecordingHandler(_Recording, AsyncCallbackHandler):
 
 
 @pytest.fixture
-def recorder() -> Iterator[RecordingHandler]:
+def recorder() -> RecordingHandler:
     """A fresh :class:`RecordingHandler` for one test."""
-    yield RecordingHandler()
+    return RecordingHandler()

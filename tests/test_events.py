@@ -18,7 +18,9 @@ from tests.models.helpers import FailingLLM
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -48,8 +50,14 @@ def test_every_event_round_trips_through_json(
 def test_events_are_frozen() -> None:
     """Events cannot be changed after they are built."""
     event = NewToken(
-        run_id=uuid4(), trace_id=uuid4(), seq=0, time=0.0, monotonic=0.0, name="m",
-        token="a", index=0,
+        run_id=uuid4(),
+        trace_id=uuid4(),
+        seq=0,
+        time=0.0,
+        monotonic=0.0,
+        name="m",
+        token="a",
+        index=0,
     )
     with pytest.raises(ValidationError):
         event.token = "b"  # type: ignore[misc]
@@ -67,7 +75,9 @@ def test_kinds_match_hooks() -> None:
     """Each event class's kind indexes its hook name."""
     for kind, cls in enumerate(EVENT_CLASSES):
         assert cls.kind == kind
-        assert HOOKS[kind].removeprefix("on_").removeprefix("llm_") in cls.model_fields["type"].default
+        assert (
+            HOOKS[kind].removeprefix("on_").removeprefix("llm_") in cls.model_fields["type"].default
+        )
 
 
 def test_unknown_type_is_refused() -> None:
@@ -82,5 +92,6 @@ def test_result_of_several_runs_sums_usage() -> None:
     result = model.generate(["x", "y"])
     assert result.usage == TokenUsage(prompt_tokens=4, completion_tokens=4, total_tokens=8)
     mixed = LLMResult.combine([result, FakeListLLM(responses=["c"]).generate(["z"])])
-    assert mixed.usage is not None and mixed.usage.source == "estimated"
+    assert mixed.usage is not None
+    assert mixed.usage.source == "estimated"
     assert len(mixed.generations) == 3

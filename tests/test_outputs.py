@@ -35,11 +35,19 @@ def test_usage_unknown_is_none_never_zero() -> None:
         TokenUsage(prompt_tokens=-1)
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("stop", "stop"), ("end_turn", "stop"), ("max_tokens", "length"), ("length", "length"),
-    ("tool_use", "tool_calls"), ("content_filter", "content_filter"), ("weird", "other"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("stop", "stop"),
+        ("end_turn", "stop"),
+        ("max_tokens", "length"),
+        ("length", "length"),
+        ("tool_use", "tool_calls"),
+        ("content_filter", "content_filter"),
+        ("weird", "other"),
+        (None, None),
+    ],
+)
 def test_finish_reasons_normalise(raw: str | None, normal: str | None) -> None:
     """Provider finish reasons map onto five values."""
     assert normalize_finish_reason(raw) == normal

@@ -27,8 +27,16 @@ from streamllm.callbacks.base import CallbackHandler
 from streamllm.callbacks.failures import handler_failures, log_failure
 from streamllm.callbacks.registry import Handler, resolve
 from streamllm.errors import ConfigurationError
-from streamllm.events import BaseEvent, ChainEnd, ChainError, ChainStart, LLMEnd, LLMError
-from streamllm.events import LLMStart, NewToken
+from streamllm.events import (
+    BaseEvent,
+    ChainEnd,
+    ChainError,
+    ChainStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+)
 
 __all__ = ["BackgroundHandler", "Overflow"]
 
@@ -78,7 +86,8 @@ class BackgroundHandler(CallbackHandler):
         return self._entry.hooks[kind] is not None
 
     def __repr__(self) -> str:
-        return f"BackgroundHandler({self._entry.name}, maxsize={self.maxsize}, overflow={self.overflow!r})"
+        name, size = self._entry.name, self.maxsize
+        return f"BackgroundHandler({name}, maxsize={size}, overflow={self.overflow!r})"
 
     # Every hook only enqueues; the registry filters to the kinds the inner handler wants.
     def on_llm_start(self, event: LLMStart) -> None:
@@ -184,9 +193,7 @@ class BackgroundHandler(CallbackHandler):
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued event has been handled; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: not self._queue and not self._busy, timeout
-            )
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the worker (a later event starts a new one).

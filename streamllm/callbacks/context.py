@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, final
+from typing import TYPE_CHECKING, Any, TypeVar, final
 from uuid import UUID
 
 from streamllm.callbacks.registry import Entry, resolve, resolve_all
@@ -34,7 +34,6 @@ __all__ = [
     "tracing",
 ]
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -141,11 +140,9 @@ def tracing(*handlers: Handler) -> Iterator[None]:
 
 @final
 class _ContextExecutor(ThreadPoolExecutor):
-    def submit(  # type: ignore[override]
-        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
-    ) -> Future[T]:
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         ctx = contextvars.copy_context()
-        return super().submit(ctx.run, fn, *args, **kwargs)  # type: ignore[arg-type]
+        return super().submit(ctx.run, fn, *args, **kwargs)
 
 
 def copy_context_executor(max_workers: int | None = None) -> ThreadPoolExecutor:

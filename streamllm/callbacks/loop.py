@@ -126,7 +126,7 @@ class AsyncDrain:
 
     def finish(self) -> None:
         """No more events: mark done once the queue is empty."""
-        self._queue.append(_END)  # type: ignore[arg-type]
+        self._queue.append(_END)
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon_threadsafe(self._start)

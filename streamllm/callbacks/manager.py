@@ -184,7 +184,9 @@ def _dedupe(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
 
 def _tables(
     entries: tuple[Entry, ...], mode: Mode
-) -> tuple[tuple[tuple[_Pair, ...], ...], tuple[tuple[_Pair, ...], ...], tuple[tuple[_Triple, ...], ...]]:
+) -> tuple[
+    tuple[tuple[_Pair, ...], ...], tuple[tuple[_Pair, ...], ...], tuple[tuple[_Triple, ...], ...]
+]:
     """Per event kind: inline sync hooks, async hooks, and every hook in order."""
     inline: list[list[_Pair]] = [[] for _ in range(_N)]
     deferred: list[list[_Pair]] = [[] for _ in range(_N)]
@@ -215,11 +217,11 @@ class RunManager:
 
     __slots__ = (
         "_common",
+        "_deferred",
         "_drain",
         "_inline",
         "_logged",
         "_ordered",
-        "_deferred",
         "_raise",
         "_token_tpl",
         "_wanted",
@@ -271,7 +273,9 @@ class RunManager:
             self._wanted = tuple(bool(i) or bool(d) for i, d in zip(inline, deferred, strict=True))
             self.has_async = any(deferred)
             self._drain = (
-                AsyncDrain(deferred, self._failed_async) if self.has_async and mode == "sync" else None
+                AsyncDrain(deferred, self._failed_async)
+                if self.has_async and mode == "sync"
+                else None
             )
         else:
             self._inline = self._ordered = _EMPTY
@@ -356,7 +360,9 @@ class RunManager:
             return None
         return self._make(LLMEnd, {"result": result})  # type: ignore[no-any-return]
 
-    def error_event(self, exc: BaseException, reason: Reason, partial: LLMResult) -> LLMError | None:
+    def error_event(
+        self, exc: BaseException, reason: Reason, partial: LLMResult
+    ) -> LLMError | None:
         self.done = True
         if not self.wants(LLMError.kind):
             return None
@@ -435,9 +441,7 @@ class RunManager:
         if self._raise is not None:
             raise self._raise
 
-    def _deliver_rest(
-        self, table: tuple[_Pair, ...], failed: Entry, event: BaseEvent
-    ) -> None:
+    def _deliver_rest(self, table: tuple[_Pair, ...], failed: Entry, event: BaseEvent) -> None:
         """After ``failed`` raised KeyboardInterrupt, SystemExit or cancellation:
         deliver ``event`` to the handlers after it, so none misses a token the
         result contains. The exception itself is re-raised by the caller."""

@@ -119,10 +119,10 @@ def resolve(handler: object) -> Entry:
                 f"handler mapping has unknown hook name(s) {sorted(map(str, unknown))}: "
                 f"valid names are {', '.join(HOOKS)}"
             )
-        for key, fn in handler.items():
-            if not callable(fn):
+        for key, value in handler.items():
+            if not callable(value):
                 raise ConfigurationError(
-                    f"handler mapping entry {key!r} is a {type(fn).__name__}, not a callable"
+                    f"handler mapping entry {key!r} is a {type(value).__name__}, not a callable"
                 )
         mapped = tuple(handler.get(name) for name in HOOKS)
         return Entry(handler, f"mapping({', '.join(handler)})", mapped, False)
@@ -146,9 +146,7 @@ def resolve_all(handlers: object) -> tuple[Entry, ...]:
     """Resolve a sequence of handlers (``None`` is no handlers)."""
     if handlers is None:
         return ()
-    if isinstance(handlers, CallbackHandler | AsyncCallbackHandler | Mapping) or callable(
-        handlers
-    ):
+    if isinstance(handlers, CallbackHandler | AsyncCallbackHandler | Mapping) or callable(handlers):
         raise ConfigurationError(
             "callbacks must be a list of handlers, e.g. callbacks=[handler], not one handler"
         )

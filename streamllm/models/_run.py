@@ -11,6 +11,7 @@ dispatch they share lives in :class:`RunManager`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, final
@@ -72,8 +73,7 @@ class Request:
         if self.prompt is not None:
             return self.prompt
         return "\n".join(
-            m.content if m.role == "user" else f"{m.role}: {m.content}"
-            for m in self.messages or ()
+            m.content if m.role == "user" else f"{m.role}: {m.content}" for m in self.messages or ()
         )
 
 
@@ -139,7 +139,8 @@ def build_result(
 
 def estimated_usage(prompt_tokens: int | None, completion_tokens: int | None) -> TokenUsage:
     total = (
-        None if prompt_tokens is None or completion_tokens is None
+        None
+        if prompt_tokens is None or completion_tokens is None
         else prompt_tokens + completion_tokens
     )
     return trusted(
@@ -191,8 +192,10 @@ def _success(
 ) -> Any:
     if need_result or run.wants(2):
         outcome.result = build_result(model, run, request, outcome.texts, state[0], state[1])
-    return run.end_event(outcome.result) if outcome.result is not None else run.end_event(
-        _EMPTY_RESULT
+    return (
+        run.end_event(outcome.result)
+        if outcome.result is not None
+        else run.end_event(_EMPTY_RESULT)
     )
 
 
@@ -217,10 +220,7 @@ def drive(
     it: Any = None
     try:
         emit(_start(model, run, request))
-        if stream:
-            it = model._stream(request)
-        else:
-            it = iter((model._generate(request),))
+        it = model._stream(request) if stream else iter((model._generate(request),))
         want = run._wanted[1]
         for chunk in it:
             if chunk.finish_reason is not None:
@@ -240,10 +240,8 @@ def drive(
         # close() or garbage collection: never wait for async handlers here.
         _close(it)
         event, _ = _failure(model, run, request, outcome, state, exc)
-        try:
+        with contextlib.suppress(HandlerError):
             emit(event)
-        except HandlerError:
-            pass
         run.settle(wait=False)
         raise
     except BaseException as exc:
@@ -283,10 +281,7 @@ async def adrive(
     it: Any = None
     try:
         await aemit(_start(model, run, request))
-        if stream:
-            it = model._astream(request)
-        else:
-            it = _one(await model._agenerate(request))
+        it = model._astream(request) if stream else _one(await model._agenerate(request))
         want = run._wanted[1]
         async for chunk in it:
             if chunk.finish_reason is not None:
@@ -306,10 +301,8 @@ async def adrive(
     except GeneratorExit as exc:
         await _aclose(it)
         event, _ = _failure(model, run, request, outcome, state, exc)
-        try:
+        with contextlib.suppress(HandlerError):
             await aemit(event)
-        except HandlerError:
-            pass
         raise
     except BaseException as exc:
         await _aclose(it)

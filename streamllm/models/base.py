@@ -155,7 +155,8 @@ class BaseLLM(BaseModel):
                 for key, value in self.model_dump(
                     exclude=set(_NOT_PARAMS | self.hidden_params), mode="json"
                 ).items()
-                if value is not None and not isinstance(getattr(self, key), SecretStr)
+                if value is not None
+                and not isinstance(getattr(self, key), SecretStr)
                 and not key.endswith("api_key")
             }
             params["provider"] = self.provider
@@ -220,7 +221,7 @@ class BaseLLM(BaseModel):
             return Request(input, None, self.invocation_params)
         if isinstance(input, Message):
             return Request(None, (input,), self.invocation_params)
-        if isinstance(input, Sequence):
+        if isinstance(input, list | tuple):
             return Request(None, to_messages(input), self.invocation_params)
         raise ConfigurationError(
             f"input must be a prompt string or a list of messages, not {type(input).__name__}"
@@ -252,7 +253,11 @@ class BaseLLM(BaseModel):
             check_tags(self.tags) + check_tags(merged.get("tags")) + check_tags(kwargs.get("tags"))
         )
         metadata = check_metadata(
-            {**(self.metadata or {}), **(merged.get("metadata") or {}), **(kwargs.get("metadata") or {})}
+            {
+                **(self.metadata or {}),
+                **(merged.get("metadata") or {}),
+                **(kwargs.get("metadata") or {}),
+            }
         )
         run_name = kwargs.get("run_name") or merged.get("run_name") or self.model_name
         run_id = kwargs.get("run_id") or merged.get("run_id")
@@ -274,9 +279,7 @@ class BaseLLM(BaseModel):
 
     # -- the Runnable methods ---------------------------------------------
 
-    def invoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> str:
+    def invoke(self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any) -> str:
         """Run the model on one input and return its text.
 
         With ``streaming=True`` (or a provider that only streams), every token
@@ -410,7 +413,10 @@ class BaseLLM(BaseModel):
         run in flight has ended, and no new run starts after it. Ctrl-C ends the
         runs in flight as cancelled.
         """
-        return self._batch(inputs, config, kwargs, max_concurrency, return_exceptions, False)
+        out: list[Any] = self._batch(
+            inputs, config, kwargs, max_concurrency, return_exceptions, False
+        )
+        return out
 
     @overload
     async def abatch(
@@ -444,9 +450,10 @@ class BaseLLM(BaseModel):
         **kwargs: Any,
     ) -> list[str] | list[str | BaseException]:
         """Async :meth:`batch`: tasks on the running loop, ``max_concurrency`` at a time."""
-        return await self._abatch(
+        out: list[Any] = await self._abatch(
             inputs, config, kwargs, max_concurrency, return_exceptions, False
         )
+        return out
 
     # -- batch machinery ----------------------------------------------------
 
@@ -492,7 +499,12 @@ class BaseLLM(BaseModel):
             outcome = Outcome()
             try:
                 for _ in drive(
-                    self, run, request, outcome, stream=stream, need_result=need_result,
+                    self,
+                    run,
+                    request,
+                    outcome,
+                    stream=stream,
+                    need_result=need_result,
                     cancel=cancel,
                 ):
                     pass

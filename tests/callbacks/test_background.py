@@ -89,10 +89,13 @@ def test_only_wanted_kinds_are_queued() -> None:
     assert len(ends) == 1
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"maxsize": 0}, "maxsize"),
-    ({"overflow": "sometimes"}, "overflow"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"maxsize": 0}, "maxsize"),
+        ({"overflow": "sometimes"}, "overflow"),
+    ],
+)
 def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     """Bad sizes and policies raise ConfigurationError."""
     with pytest.raises(ConfigurationError, match=message):

@@ -66,8 +66,10 @@ def test_failing_handler_changes_nothing_and_logs_once(
     if mode == "stream":
         text = "".join(model.stream("x", callbacks=handlers))
     else:
+
         async def consume() -> str:
             return "".join([t async for t in model.astream("x", callbacks=handlers)])
+
         text = asyncio.run(consume())
     assert text == "a b c d e f g h"
     records = [r for r in caplog.records if r.name == "streamllm.callbacks"]
@@ -88,7 +90,8 @@ def test_raise_error_stops_run_after_delivering_to_others() -> None:
             received.append(token)
     assert received == ["a"], "the failing token never reached the consumer"
     assert isinstance(info.value.__cause__, RuntimeError)
-    assert info.value.event is not None and info.value.event.type == "new_token"
+    assert info.value.event is not None
+    assert info.value.event.type == "new_token"
     terminal = check_run(recorder.events)
     assert isinstance(terminal, LLMError)
     assert terminal.reason == "failed"
@@ -121,7 +124,8 @@ def test_keyboard_interrupt_is_never_swallowed() -> None:
     with pytest.raises(KeyboardInterrupt):
         list(FakeListLLM(responses=["a b c"]).stream("x", callbacks=[interrupt, recorder]))
     terminal = check_run(recorder.events)
-    assert isinstance(terminal, LLMError) and terminal.reason == "cancelled"
+    assert isinstance(terminal, LLMError)
+    assert terminal.reason == "cancelled"
 
 
 def test_async_handlers_in_sync_code_see_every_event_in_order() -> None:
@@ -167,7 +171,8 @@ def test_hung_async_handler_is_logged_and_call_returns(
 
     class Hangs(AsyncCallbackHandler):
         async def on_llm_end(self, event: Any) -> None:
-            while not release.is_set():
+            # Polls a threading.Event: the test thread releases it, not this loop.
+            while not release.is_set():  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
 
     started = time.monotonic()

@@ -32,8 +32,11 @@ def test_invoke_streaming_fires_tokens_like_the_seed(use_async: bool) -> None:
     tokens: list[str] = []
     model = FakeNonStreamingLLM(responses=["Why did the chicken cross?"], streaming=True)
     handler = {"on_llm_new_token": lambda e: tokens.append(e.token)}
-    out = (asyncio.run(model.ainvoke("x", callbacks=[handler])) if use_async
-           else model.invoke("x", callbacks=[handler]))
+    out = (
+        asyncio.run(model.ainvoke("x", callbacks=[handler]))
+        if use_async
+        else model.invoke("x", callbacks=[handler])
+    )
     assert out == "Why did the chicken cross?"
     # A provider without _stream streams its whole output as one chunk.
     assert tokens == [out]
@@ -51,8 +54,17 @@ def test_config_and_keyword_arguments_merge() -> None:
     recorder = RecordingHandler()
     run_id = uuid4()
     model = FakeListLLM(responses=["a"], tags=["model"], metadata={"m": 1})
-    model.invoke("x", config={"callbacks": [recorder], "tags": ["cfg"], "metadata": {"c": 2},
-                              "run_name": "named"}, tags=["kw"], run_id=run_id)
+    model.invoke(
+        "x",
+        config={
+            "callbacks": [recorder],
+            "tags": ["cfg"],
+            "metadata": {"c": 2},
+            "run_name": "named",
+        },
+        tags=["kw"],
+        run_id=run_id,
+    )
     start = recorder.of_type(LLMStart)[0]
     assert start.run_id == run_id
     assert start.trace_id == run_id
@@ -61,28 +73,34 @@ def test_config_and_keyword_arguments_merge() -> None:
     assert start.metadata == {"m": 1, "c": 2}
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"config": {"nope": 1}}, "unknown config key"),
-    ({"metadata": {"x": object()}}, "JSON-compatible"),
-    ({"tags": "one-string"}, "list of strings"),
-    ({"run_id": "not-a-uuid"}, "not a UUID"),
-    ({"callbacks": RecordingHandler()}, "list of handlers"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"config": {"nope": 1}}, "unknown config key"),
+        ({"metadata": {"x": object()}}, "JSON-compatible"),
+        ({"tags": "one-string"}, "list of strings"),
+        ({"run_id": "not-a-uuid"}, "not a UUID"),
+        ({"callbacks": RecordingHandler()}, "list of handlers"),
+    ],
+)
 def test_bad_call_arguments(kwargs: dict[str, Any], message: str) -> None:
     """Bad config, metadata, tags, run ids and callbacks raise ConfigurationError."""
     with pytest.raises(ConfigurationError, match=message):
         FakeListLLM(responses=["a"]).invoke("x", **kwargs)
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"temperature": 3.0}, "temperature"),
-    ({"max_tokens": 0}, "max_tokens"),
-    ({"top_p": 0}, "top_p"),
-    ({"n": 2}, "n"),
-    ({"stop": [""]}, "stop"),
-    ({"responses": []}, "responses"),
-    ({"unknown": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"temperature": 3.0}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"top_p": 0}, "top_p"),
+        ({"n": 2}, "n"),
+        ({"stop": [""]}, "stop"),
+        ({"responses": []}, "responses"),
+        ({"unknown": 1}, "unknown"),
+    ],
+)
 def test_invalid_parameters_fail_at_construction(params: dict[str, Any], field: str) -> None:
     """Invalid generation parameters raise ConfigurationError with pydantic's details."""
     with pytest.raises(ConfigurationError, match=field) as info:
@@ -98,13 +116,16 @@ def test_invalid_assignment_is_refused() -> None:
         model.temperature = -1
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ([], "empty"),
-    ([{"role": "robot", "content": "hi"}], "unknown role 'robot'"),
-    ([{"role": "user"}], "message 0 is not a valid message"),
-    ([42], "message 0 is a int"),
-    (42, "prompt string or a list of messages"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([], "empty"),
+        ([{"role": "robot", "content": "hi"}], "unknown role 'robot'"),
+        ([{"role": "user"}], "message 0 is not a valid message"),
+        ([42], "message 0 is a int"),
+        (42, "prompt string or a list of messages"),
+    ],
+)
 def test_bad_inputs(value: Any, message: str) -> None:
     """Empty message lists, unknown roles and other inputs are refused up front."""
     with pytest.raises(ConfigurationError, match=message):
@@ -120,8 +141,10 @@ def test_messages_are_accepted_as_dicts_or_models() -> None:
     )
     start = recorder.of_type(LLMStart)[0]
     assert start.prompt is None
-    assert start.messages == (Message(role="system", content="be brief"),
-                              Message(role="user", content="hi"))
+    assert start.messages == (
+        Message(role="system", content="be brief"),
+        Message(role="user", content="hi"),
+    )
 
 
 @pytest.mark.parametrize("use_async", [False, True])
@@ -130,8 +153,11 @@ def test_batch_keeps_input_order(use_async: bool) -> None:
     recorder = RecordingHandler()
     model = FakeListLLM(responses=[f"answer {i}" for i in range(7)])
     prompts = [f"p{i}" for i in range(7)]
-    out = (asyncio.run(model.abatch(prompts, callbacks=[recorder], max_concurrency=3))
-           if use_async else model.batch(prompts, callbacks=[recorder], max_concurrency=3))
+    out = (
+        asyncio.run(model.abatch(prompts, callbacks=[recorder], max_concurrency=3))
+        if use_async
+        else model.batch(prompts, callbacks=[recorder], max_concurrency=3)
+    )
     assert sorted(out) == sorted(f"answer {i}" for i in range(7))
     assert len(check_runs(recorder.events)) == 7
 
@@ -143,11 +169,13 @@ def test_batch_order_is_input_order_with_delays(use_async: bool) -> None:
     class Echo(FakeListLLM):
         def _stream(self, request: Any) -> Any:
             from streamllm import GenerationChunk
+
             time.sleep(0.05 if request.prompt == "slow" else 0)
             yield GenerationChunk(request.prompt)
 
         async def _astream(self, request: Any) -> Any:
             from streamllm import GenerationChunk
+
             await asyncio.sleep(0.05 if request.prompt == "slow" else 0)
             yield GenerationChunk(request.prompt)
 
@@ -161,8 +189,11 @@ def test_batch_order_is_input_order_with_delays(use_async: bool) -> None:
 def test_batch_return_exceptions(use_async: bool) -> None:
     """With return_exceptions, failures take their input's place."""
     model = FailingLLM(responses=["a b"], fail_after=1)
-    out = (asyncio.run(model.abatch(["x", "y"], return_exceptions=True)) if use_async
-           else model.batch(["x", "y"], return_exceptions=True))
+    out = (
+        asyncio.run(model.abatch(["x", "y"], return_exceptions=True))
+        if use_async
+        else model.batch(["x", "y"], return_exceptions=True)
+    )
     assert [type(o) for o in out] == [Boom, Boom]
 
 
@@ -198,8 +229,12 @@ def test_batch_cancel_ends_runs_in_flight_as_cancelled() -> None:
     sent = threading.Lock()
 
     def interrupt_soon(event: Any) -> None:
-        if (isinstance(event, NewToken) and event.index == 2
-                and threading.get_ident() != main and sent.acquire(blocking=False)):
+        if (
+            isinstance(event, NewToken)
+            and event.index == 2
+            and threading.get_ident() != main
+            and sent.acquire(blocking=False)
+        ):
             # A real SIGINT, as Ctrl-C sends: it wakes the main thread's wait.
             os.kill(os.getpid(), signal.SIGINT)
 
@@ -216,10 +251,14 @@ def test_generate_returns_one_result_with_usage(use_async: bool) -> None:
     """generate runs each prompt as one run and returns their LLMResult."""
     recorder = RecordingHandler()
     model = FakeListLLM(responses=["one", "two words"])
-    result = (asyncio.run(model.agenerate(["a", "b"], callbacks=[recorder])) if use_async
-              else model.generate(["a", "b"], callbacks=[recorder]))
+    result = (
+        asyncio.run(model.agenerate(["a", "b"], callbacks=[recorder]))
+        if use_async
+        else model.generate(["a", "b"], callbacks=[recorder])
+    )
     assert sorted(g[0].text for g in result.generations) == ["one", "two words"]
-    assert result.usage is not None and result.usage.source == "estimated"
+    assert result.usage is not None
+    assert result.usage.source == "estimated"
     assert len(result.run_ids) == 2
     ends = recorder.of_type(LLMEnd)
     assert {e.run_id for e in ends} == set(result.run_ids)
@@ -228,16 +267,25 @@ def test_generate_returns_one_result_with_usage(use_async: bool) -> None:
 def test_invocation_params_hold_no_secrets_or_internals() -> None:
     """invocation_params lists generation parameters only."""
     params = FakeListLLM(responses=["a"], temperature=0.5, stop=["\n"]).invocation_params
-    assert params == {"n": 1, "temperature": 0.5, "stop": ["\n"], "model": "fake",
-                      "provider": "fake"}
+    assert params == {
+        "n": 1,
+        "temperature": 0.5,
+        "stop": ["\n"],
+        "model": "fake",
+        "provider": "fake",
+    }
 
 
 def test_model_used_from_many_threads() -> None:
     """One model serves many threads at once, each run complete."""
     recorder = RecordingHandler()
     model = FakeListLLM(responses=["a b c"])
-    threads = [threading.Thread(target=lambda: [model.invoke("x", callbacks=[recorder])
-                                                for _ in range(20)]) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda: [model.invoke("x", callbacks=[recorder]) for _ in range(20)]
+        )
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -30,9 +30,7 @@ ASYNC_MODES = ["astream", "ainvoke", "abatch", "astream_events"]
 texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 responses = st.lists(texts, min_size=1, max_size=3)
 failing_hooks = st.sets(st.sampled_from(HOOKS[:4]))
-PROPERTY = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class Flaky(CallbackHandler):
@@ -60,8 +58,14 @@ class Flaky(CallbackHandler):
         self._maybe("on_llm_error", event)
 
 
-def run_sync(model: FakeListLLM, mode: str, prompts: list[str], handlers: list[Any],
-             break_at: int | None, seen_before: RecordingHandler) -> list[str]:
+def run_sync(
+    model: FakeListLLM,
+    mode: str,
+    prompts: list[str],
+    handlers: list[Any],
+    break_at: int | None,
+    seen_before: RecordingHandler,
+) -> list[str]:
     """Drive the model; return what the consumer received, per prompt."""
     if mode == "stream":
         out: list[str] = []
@@ -84,14 +88,23 @@ def run_sync(model: FakeListLLM, mode: str, prompts: list[str], handlers: list[A
     assert mode == "stream_events"
     out = []
     for prompt in prompts:
-        tokens = [e.token for e in model.stream_events(prompt, callbacks=handlers)
-                  if isinstance(e, NewToken)]
+        tokens = [
+            e.token
+            for e in model.stream_events(prompt, callbacks=handlers)
+            if isinstance(e, NewToken)
+        ]
         out.append("".join(tokens))
     return out
 
 
-async def run_async(model: FakeListLLM, mode: str, prompts: list[str], handlers: list[Any],
-                    break_at: int | None, seen_before: RecordingHandler) -> list[str]:
+async def run_async(
+    model: FakeListLLM,
+    mode: str,
+    prompts: list[str],
+    handlers: list[Any],
+    break_at: int | None,
+    seen_before: RecordingHandler,
+) -> list[str]:
     if mode == "astream":
         out: list[str] = []
         for prompt in prompts:
@@ -111,14 +124,23 @@ async def run_async(model: FakeListLLM, mode: str, prompts: list[str], handlers:
     assert mode == "astream_events"
     out = []
     for prompt in prompts:
-        tokens = [e.token async for e in model.astream_events(prompt, callbacks=handlers)
-                  if isinstance(e, NewToken)]
+        tokens = [
+            e.token
+            async for e in model.astream_events(prompt, callbacks=handlers)
+            if isinstance(e, NewToken)
+        ]
         out.append("".join(tokens))
     return out
 
 
-def check(recorders: list[Any], flaky: Flaky, results: list[str], answers: list[str],
-          break_at: int | None, streamed: bool) -> None:
+def check(
+    recorders: list[Any],
+    flaky: Flaky,
+    results: list[str],
+    answers: list[str],
+    break_at: int | None,
+    streamed: bool,
+) -> None:
     for recorder in [*recorders, flaky]:
         runs = check_runs(recorder.events)
         assert len(runs) == len(answers)
@@ -139,31 +161,50 @@ def check(recorders: list[Any], flaky: Flaky, results: list[str], answers: list[
 
 
 @PROPERTY
-@given(answers=responses, fail_on=failing_hooks, break_at=st.none() | st.integers(0, 8),
-       mode=st.sampled_from(SYNC_MODES))
-def test_guarantees_sync(answers: list[str], fail_on: set[str], break_at: int | None,
-                         mode: str) -> None:
+@given(
+    answers=responses,
+    fail_on=failing_hooks,
+    break_at=st.none() | st.integers(0, 8),
+    mode=st.sampled_from(SYNC_MODES),
+)
+def test_guarantees_sync(
+    answers: list[str], fail_on: set[str], break_at: int | None, mode: str
+) -> None:
     """Order, one terminal event, tokens before the consumer, and tokens adding
     up to the result hold for every sync way of running a model."""
     handler_failures.reset()
     model = FakeListLLM(responses=answers)
     recorder, flaky = RecordingHandler(), Flaky(fail_on)
-    results = run_sync(model, mode, [f"p{i}" for i in range(len(answers))],
-                       [flaky, recorder], break_at, recorder)
+    results = run_sync(
+        model, mode, [f"p{i}" for i in range(len(answers))], [flaky, recorder], break_at, recorder
+    )
     check([recorder], flaky, results, answers, break_at, mode == "stream")
 
 
 @PROPERTY
-@given(answers=responses, fail_on=failing_hooks, break_at=st.none() | st.integers(0, 8),
-       mode=st.sampled_from(ASYNC_MODES))
-def test_guarantees_async(answers: list[str], fail_on: set[str], break_at: int | None,
-                          mode: str) -> None:
+@given(
+    answers=responses,
+    fail_on=failing_hooks,
+    break_at=st.none() | st.integers(0, 8),
+    mode=st.sampled_from(ASYNC_MODES),
+)
+def test_guarantees_async(
+    answers: list[str], fail_on: set[str], break_at: int | None, mode: str
+) -> None:
     """The same guarantees for every async way, with a sync and an async handler."""
     handler_failures.reset()
     model = FakeListLLM(responses=answers)
     recorder, arecorder, flaky = RecordingHandler(), AsyncRecordingHandler(), Flaky(fail_on)
-    results = asyncio.run(run_async(model, mode, [f"p{i}" for i in range(len(answers))],
-                                    [flaky, recorder, arecorder], break_at, recorder))
+    results = asyncio.run(
+        run_async(
+            model,
+            mode,
+            [f"p{i}" for i in range(len(answers))],
+            [flaky, recorder, arecorder],
+            break_at,
+            recorder,
+        )
+    )
     check([recorder, arecorder], flaky, results, answers, break_at, mode == "astream")
 
 
@@ -180,9 +221,11 @@ def test_provider_failure_ends_run_once(mode: str, fail_after: int) -> None:
         elif mode == "invoke":
             model.invoke("x", callbacks=[recorder])
         elif mode == "astream":
+
             async def consume() -> None:
                 async for _ in model.astream("x", callbacks=[recorder]):
                     pass
+
             asyncio.run(consume())
         else:
             asyncio.run(model.ainvoke("x", callbacks=[recorder]))
@@ -261,8 +304,10 @@ def test_close_mid_stream_ends_once() -> None:
 def test_exhausted_stream_ends_with_result() -> None:
     """A stream read to the end ends with LLMEnd carrying the full result."""
     recorder = RecordingHandler()
-    assert "".join(FakeListLLM(responses=["Hello big world"]).stream(
-        "x", callbacks=[recorder])) == "Hello big world"
+    assert (
+        "".join(FakeListLLM(responses=["Hello big world"]).stream("x", callbacks=[recorder]))
+        == "Hello big world"
+    )
     terminal = check_run(recorder.events)
     assert isinstance(terminal, LLMEnd)
     assert terminal.result.finish_reason == "stop"
