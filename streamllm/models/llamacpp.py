@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
+import os
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
@@ -128,6 +129,7 @@ class LlamaCpp(BaseLLM):
     model: str = EMBEDDED_MODEL
     model_path: str | None = None
     n_ctx: int = Field(default=2048, ge=16)
+    #: Threads for prompt evaluation and generation; default: half the logical CPUs.
     n_threads: int | None = Field(default=None, ge=1)
     seed: int | None = None
     chat: bool = True
@@ -171,12 +173,16 @@ class LlamaCpp(BaseLLM):
             if self._llm is None:
                 path = self.resolved_path()
                 llama_cpp = _import_llama_cpp()
+                # Prompt evaluation uses as many threads as generation: llama.cpp's
+                # default of every logical CPU for it spins against other work and
+                # made the first token ten times slower on a busy 2-core machine.
+                threads = self.n_threads or max(1, (os.cpu_count() or 2) // 2)
                 try:
                     llm = llama_cpp.Llama(
                         model_path=str(path),
                         n_ctx=self.n_ctx,
-                        n_threads=self.n_threads,
-                        n_threads_batch=self.n_threads,
+                        n_threads=threads,
+                        n_threads_batch=threads,
                         seed=self.seed if self.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
                         # llama.cpp must never print: the library does not write to stdout.
                         verbose=False,
