@@ -81,10 +81,7 @@ def summary_line(stats: LatencyStats) -> str:
 
 def latency_line(stats: LatencyStats) -> str:
     """Inter-token gaps, for ``--show latency``."""
-    return (
-        f"latency: gaps p50 {_ms(stats.p50)}, p95 {_ms(stats.p95)}, "
-        f"max {_ms(stats.max_gap)}"
-    )
+    return f"latency: gaps p50 {_ms(stats.p50)}, p95 {_ms(stats.p95)}, max {_ms(stats.max_gap)}"
 
 
 def usage_line(counter: TokenCounter) -> str:

@@ -88,7 +88,10 @@ def _positive_int(value: str) -> int:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--show", type=_show_list, default=None, metavar="LIST",
+        "--show",
+        type=_show_list,
+        default=None,
+        metavar="LIST",
         help="handlers to attach, comma-separated: tokens (text on stdout, the default), "
         "usage, latency, events (one line per event on stderr)",
     )
@@ -106,7 +109,9 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("prompt", help="the prompt; '-' reads it from stdin")
     parser.add_argument(
-        "--provider", default="local", metavar="NAME",
+        "--provider",
+        default="local",
+        metavar="NAME",
         help=f"one of {', '.join(PROVIDERS)} (default: local, the embedded model)",
     )
     parser.add_argument(
@@ -114,13 +119,19 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--base-url", help="server URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument(
-        "--max-tokens", type=_positive_int, default=DEFAULT_MAX_TOKENS, metavar="N",
+        "--max-tokens",
+        type=_positive_int,
+        default=DEFAULT_MAX_TOKENS,
+        metavar="N",
         help=f"most tokens to generate (default: {DEFAULT_MAX_TOKENS})",
     )
     parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
     parser.add_argument("--system", metavar="TEXT", help="a system message before the prompt")
     parser.add_argument(
-        "--delay", type=float, default=0.0, metavar="SECONDS",
+        "--delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
         help="fake provider only: pause before each token",
     )
     _add_output_options(parser)

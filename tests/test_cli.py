@@ -77,8 +77,14 @@ def test_local_model_json_and_recording(tmp_path: Path) -> None:
     """--json gives the real model's events; tokens add up to the result; usage is the model's."""
     recording = tmp_path / "local.jsonl"
     out = run_cli(
-        "Tell me a joke.", "--max-tokens", "12", "--json", "--record", str(recording),
-        "--show", "usage",
+        "Tell me a joke.",
+        "--max-tokens",
+        "12",
+        "--json",
+        "--record",
+        str(recording),
+        "--show",
+        "usage",
     )
     assert out.returncode == 0, out.stderr
     events = _events(out.stdout)
@@ -130,7 +136,8 @@ def test_prompt_from_stdin_and_system_message() -> None:
     assert isinstance(start, LLMStart)
     assert start.messages is not None
     assert [(m.role, m.content) for m in start.messages] == [
-        ("system", "Be brief."), ("user", "from stdin")
+        ("system", "Be brief."),
+        ("user", "from stdin"),
     ]
 
 
@@ -148,8 +155,10 @@ def test_prompt_from_stdin_and_system_message() -> None:
         (["--provider", "fake", "-"], "the prompt is empty"),
         ([], "required: prompt"),
         (["replay", "/nonexistent/run.jsonl"], "cannot read the recording"),
-        (["--provider", "fake", "--record", "/nonexistent/dir/r.jsonl", "hi"],
-         "cannot write the recording"),
+        (
+            ["--provider", "fake", "--record", "/nonexistent/dir/r.jsonl", "hi"],
+            "cannot write the recording",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -187,7 +196,11 @@ def test_unreachable_server_fails_with_exit_1_and_never_prints_the_key() -> None
     """A server that does not answer is a failed run (exit 1); the key stays secret."""
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     out = run_cli(
-        "--provider", "chat-openai", "--base-url", url, "hi",
+        "--provider",
+        "chat-openai",
+        "--base-url",
+        url,
+        "hi",
         env=_env(OPENAI_API_KEY=KEY),
     )
     assert out.returncode == 1
@@ -200,8 +213,18 @@ def test_ctrl_c_exits_130_and_records_the_terminal_event(tmp_path: Path) -> None
     recording = tmp_path / "interrupted.jsonl"
     words = " ".join(f"w{i}" for i in range(200))
     process = subprocess.Popen(
-        [sys.executable, "-c", _WITH_CTRL_C, "--provider", "fake", "--delay", "0.05",
-         "--record", str(recording), words],
+        [
+            sys.executable,
+            "-c",
+            _WITH_CTRL_C,
+            "--provider",
+            "fake",
+            "--delay",
+            "0.05",
+            "--record",
+            str(recording),
+            words,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),
