@@ -1,6 +1,10 @@
 """streamllm: stream LLM responses and turn every step of a model call into a typed event."""
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from streamllm.callbacks import env as _env  # noqa: F401 - arms STREAMLLM_TRACING
+from streamllm.callbacks.background import BackgroundHandler
 from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
 from streamllm.callbacks.context import (
     add_global_handler,
@@ -12,6 +16,7 @@ from streamllm.callbacks.context import (
 from streamllm.callbacks.failures import handler_failures
 from streamllm.callbacks.loop import shutdown
 from streamllm.callbacks.manager import CallbackManager, RunManager
+from streamllm.callbacks.tracing import traced
 from streamllm.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -41,12 +46,56 @@ from streamllm.messages import Message
 from streamllm.models import BaseLLM, FakeListLLM, FakeNonStreamingLLM
 from streamllm.outputs import Generation, GenerationChunk, LLMResult, TokenUsage
 
+if TYPE_CHECKING:
+    from streamllm.handlers import (
+        JSONLRecorder,
+        LatencyHandler,
+        LoggingHandler,
+        OpenTelemetryHandler,
+        ResultCollector,
+        StdOutHandler,
+        StreamingStdOutHandler,
+        TokenCounter,
+        replay,
+    )
+    from streamllm.models import LlamaCpp
+
 __version__ = "0.1.0"
+
+# Providers and built-in handlers load on first use: `import streamllm` stays
+# light (no httpx client code, no OpenTelemetry) until they are needed.
+_LAZY = {
+    "JSONLRecorder": "streamllm.handlers",
+    "LatencyHandler": "streamllm.handlers",
+    "LoggingHandler": "streamllm.handlers",
+    "OpenTelemetryHandler": "streamllm.handlers",
+    "ResultCollector": "streamllm.handlers",
+    "StdOutHandler": "streamllm.handlers",
+    "StreamingStdOutHandler": "streamllm.handlers",
+    "TokenCounter": "streamllm.handlers",
+    "replay": "streamllm.handlers",
+    "LlamaCpp": "streamllm.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streamllm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "SCHEMA_VERSION",
     "AsyncCallbackHandler",
     "AuthenticationError",
+    "BackgroundHandler",
     "BaseLLM",
     "CallbackHandler",
     "CallbackManager",
@@ -61,20 +110,29 @@ __all__ = [
     "Generation",
     "GenerationChunk",
     "HandlerError",
+    "JSONLRecorder",
     "LLMEnd",
     "LLMError",
     "LLMResult",
     "LLMStart",
+    "LatencyHandler",
+    "LlamaCpp",
+    "LoggingHandler",
     "Message",
     "NewToken",
+    "OpenTelemetryHandler",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderStatusError",
     "ProviderTimeout",
     "RateLimitError",
+    "ResultCollector",
     "RunManager",
+    "StdOutHandler",
     "StreamLLMError",
     "StreamProtocolError",
+    "StreamingStdOutHandler",
+    "TokenCounter",
     "TokenUsage",
     "__version__",
     "add_global_handler",
@@ -82,7 +140,9 @@ __all__ = [
     "handler_failures",
     "parse_event",
     "remove_global_handler",
+    "replay",
     "set_global_handlers",
     "shutdown",
+    "traced",
     "tracing",
 ]

@@ -37,6 +37,7 @@ __all__ = [
 T = TypeVar("T")
 
 _lock = threading.Lock()
+_env_lock = threading.RLock()
 _global: tuple[Entry, ...] = ()
 _env_loader: list[Callable[[], tuple[Entry, ...]]] = []
 _scoped: contextvars.ContextVar[tuple[Entry, ...]] = contextvars.ContextVar(
@@ -86,10 +87,14 @@ def reset_parent(token: contextvars.Token[ParentRun | None]) -> None:
 def global_entries() -> tuple[Entry, ...]:
     """The global handlers, resolved (environment handlers first, on first use)."""
     if _env_loader:
-        loader = _env_loader.pop()
-        env = loader()
-        if env:
-            _set(env + _global)
+        with _env_lock:
+            # Under a lock: a thread racing the first run must not start
+            # without the environment's handlers.
+            loader = _env_loader.pop() if _env_loader else None
+            if loader is not None:
+                env = loader()
+                if env:
+                    _set(env + _global)
     return _global
 
 

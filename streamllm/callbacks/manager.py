@@ -290,7 +290,14 @@ class RunManager:
         return self._wanted[kind] or bool(SIGNALS[kind].receivers)
 
     def wants_tokens(self) -> bool:
-        return self._wanted[1] or bool(_TOKEN_SIGNAL.receivers)
+        """Whether to build ``NewToken``s for this run; asked once, at its start.
+
+        Asks blinker per sender: a receiver disconnected from this model (but
+        still connected to others) does not make every run build tokens.
+        """
+        return self._wanted[1] or (
+            bool(_TOKEN_SIGNAL.receivers) and _TOKEN_SIGNAL.has_receivers_for(self.sender)
+        )
 
     def _base(self) -> dict[str, Any]:
         common = self._common

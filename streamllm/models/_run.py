@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from typing import TYPE_CHECKING, Any, final
 
 from streamllm._fast import all_fields, trusted
@@ -28,14 +28,12 @@ from streamllm.outputs import (
     TokenUsage,
     normalize_finish_reason,
 )
-from streamllm.signals import SIGNALS
 
 if TYPE_CHECKING:
     from streamllm.models.base import BaseLLM
 
 __all__ = ["Outcome", "Request", "adrive", "drive"]
 
-_TOKEN_SIGNAL = SIGNALS[1]
 _GEN_FIELDS = all_fields(Generation)
 _RESULT_FIELDS = all_fields(LLMResult)
 _USAGE_FIELDS = all_fields(TokenUsage)
@@ -211,7 +209,7 @@ def drive(
     stream: bool,
     need_result: bool = False,
     cancel: threading.Event | None = None,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Run one model call in sync code, yielding each token after its ``NewToken``."""
     texts = outcome.texts
     append = texts.append
@@ -221,7 +219,7 @@ def drive(
     try:
         emit(_start(model, run, request))
         it = model._stream(request) if stream else iter((model._generate(request),))
-        want = run._wanted[1]
+        want = stream and run.wants_tokens()
         for chunk in it:
             if chunk.finish_reason is not None:
                 state[0] = chunk.finish_reason
@@ -230,7 +228,7 @@ def drive(
             text = chunk.text
             if text:
                 append(text)
-                if stream and (want or _TOKEN_SIGNAL.receivers):
+                if want:
                     emit(run.token_event(text, chunk.extras))
                 yield text
             if cancel is not None and cancel.is_set():
@@ -270,7 +268,7 @@ async def adrive(
     *,
     stream: bool,
     need_result: bool = False,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The async twin of :func:`drive`: async hooks are awaited inline, in order."""
     texts = outcome.texts
     append = texts.append
@@ -282,7 +280,7 @@ async def adrive(
     try:
         await aemit(_start(model, run, request))
         it = model._astream(request) if stream else _one(await model._agenerate(request))
-        want = run._wanted[1]
+        want = stream and run.wants_tokens()
         async for chunk in it:
             if chunk.finish_reason is not None:
                 state[0] = chunk.finish_reason
@@ -291,7 +289,7 @@ async def adrive(
             text = chunk.text
             if text:
                 append(text)
-                if stream and (want or _TOKEN_SIGNAL.receivers):
+                if want:
                     if inline:
                         emit(run.token_event(text, chunk.extras))
                     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from typing import Any, ClassVar, Literal, TypeAlias, final, overload
 from uuid import UUID
@@ -307,7 +307,7 @@ class BaseLLM(BaseModel):
 
     def stream(
         self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Yield the response token by token.
 
         The iterator ends its run with exactly one terminal event, also when it
@@ -320,7 +320,7 @@ class BaseLLM(BaseModel):
 
     def astream(
         self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
         request = self._request(input)
@@ -330,7 +330,7 @@ class BaseLLM(BaseModel):
 
     def stream_events(
         self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """Yield the run's typed events, in order, as the model streams.
 
         The events are produced as the consumer pulls: a slow consumer holds
@@ -344,7 +344,7 @@ class BaseLLM(BaseModel):
 
     def astream_events(
         self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Async :meth:`stream_events`."""
         buffer: deque[Event] = deque()
         request = self._request(input)
@@ -612,7 +612,7 @@ def _collect(
     return out
 
 
-def _events(tokens: Iterator[str], buffer: deque[Event]) -> Iterator[Event]:
+def _events(tokens: Iterator[str], buffer: deque[Event]) -> Generator[Event, None, None]:
     try:
         for _ in tokens:
             while buffer:
@@ -629,7 +629,9 @@ def _events(tokens: Iterator[str], buffer: deque[Event]) -> Iterator[Event]:
         yield buffer.popleft()
 
 
-async def _aevents(tokens: AsyncIterator[str], buffer: deque[Event]) -> AsyncIterator[Event]:
+async def _aevents(
+    tokens: AsyncIterator[str], buffer: deque[Event]
+) -> AsyncGenerator[Event, None]:
     try:
         async for _ in tokens:
             while buffer:
