@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from typing import TextIO
 
 from streamllm.events import BaseEvent, Event, LLMEnd, LLMError, LLMStart, NewToken
-from streamllm.handlers import LatencyStats, TokenCounter
+from streamllm.handlers import LatencyStats, StreamingStdOutHandler, TokenCounter
 
-__all__ = ["EventLines", "JSONLines", "latency_line", "summary_line", "usage_line"]
+__all__ = [
+    "EventLines",
+    "JSONLines",
+    "OneLineLog",
+    "TokenText",
+    "latency_line",
+    "summary_line",
+    "usage_line",
+]
+
+
+class TokenText(StreamingStdOutHandler):
+    """The answer's text on stdout; a failed write (a closed pipe) stops the run
+    rather than generating tokens nobody reads."""
+
+    raise_error = True
+
+
+class OneLineLog(logging.Handler):
+    """Shows the library's warnings and errors (a failing handler) as one line
+    each on stderr, without tracebacks; a closed stdout is not worth a line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.WARNING)
+        self._stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and isinstance(record.exc_info[1], BrokenPipeError):
+            return
+        first = record.getMessage().splitlines()[0] if record.getMessage() else ""
+        with contextlib.suppress(OSError, ValueError):  # stderr itself is gone
+            self._stream.write(f"streamllm: {record.levelname.lower()}: {first}\n")
 
 
 class JSONLines:

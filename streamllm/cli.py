@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,8 @@ from typing import Any, NoReturn, TextIO
 from streamllm._cli_output import (
     EventLines,
     JSONLines,
+    OneLineLog,
+    TokenText,
     latency_line,
     summary_line,
     usage_line,
@@ -27,7 +30,6 @@ from streamllm.handlers import (
     JSONLRecorder,
     LatencyHandler,
     RecordingError,
-    StreamingStdOutHandler,
     TokenCounter,
     replay,
 )
@@ -234,7 +236,7 @@ class _Output:
         if as_json:
             self.handlers.append(JSONLines(sys.stdout))
         if "tokens" in self.show:
-            self.handlers.append(StreamingStdOutHandler(sys.stdout))
+            self.handlers.append(TokenText(sys.stdout))
         if "events" in self.show:
             self.handlers.append(EventLines(sys.stderr))
         self.handlers += [self.latency, self.counter]
@@ -305,6 +307,10 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # The command is an application: it decides where the library's log records go.
+    library_log = logging.getLogger("streamllm")
+    log_handler = OneLineLog(sys.stderr)
+    library_log.addHandler(log_handler)
     try:
         if args and args[0] == "replay":
             return _replay(args[1:])
@@ -324,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _quiet_broken_pipe()
     except Exception as exc:
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
+    finally:
+        library_log.removeHandler(log_handler)
 
 
 def _quiet_broken_pipe() -> int:

@@ -242,3 +242,25 @@ def test_ctrl_c_exits_130_and_records_the_terminal_event(tmp_path: Path) -> None
     assert events[-1].reason == "cancelled"
     assert len(events[1:-1]) < 200
     assert json.loads(recording.read_text().splitlines()[0])["streamllm_schema"] >= 1
+
+
+def test_closed_stdout_stops_the_run_quietly() -> None:
+    """A reader that goes away (`| head -1`) stops generation without a traceback."""
+    words = " ".join(f"w{i}" for i in range(500))
+    command = ["-m", "streamllm", "--provider", "fake", "--delay", "0.01", "--json", words]
+    process = subprocess.Popen(
+        [sys.executable, *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 1
+    assert isinstance(parse_event(first), LLMStart)
+    assert "Traceback" not in err
+    assert ", failed" in err  # the summary: the run ended early, as failed
