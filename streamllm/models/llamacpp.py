@@ -229,6 +229,11 @@ class LlamaCpp(BaseLLM):
         assert formatter is not None
         with self._call_lock:
             prompt, extra_stop, criteria = formatter(llm, request, self.chat)
+            if len(prompt) >= self.n_ctx:
+                raise ConfigurationError(
+                    f"the prompt is {len(prompt)} tokens, more than the context window of "
+                    f"{self.n_ctx} allows: raise n_ctx or shorten the prompt"
+                )
             if cancel is not None:
                 # Checked after every sampled token: the async worker's way to stop.
                 criteria.append(lambda _ids, _logits: cancel.is_set())

@@ -189,6 +189,13 @@ def test_loads_once_across_threads_and_prints_nothing(capfd: pytest.CaptureFixtu
     assert capfd.readouterr().out == ""
 
 
+def test_prompt_longer_than_the_context(model: LlamaCpp) -> None:
+    """A prompt that does not fit n_ctx is a clear ConfigurationError, not a numpy error."""
+    with pytest.raises(ConfigurationError, match="raise n_ctx"):
+        model.invoke("word " * 600)
+    assert model.invoke("Hi")
+
+
 def test_missing_model_file() -> None:
     """A path that does not exist is a ConfigurationError naming it, and the run ends failed."""
     rec = RecordingHandler()
