@@ -92,3 +92,9 @@ def llama_server() -> Iterator[str]:
             yield url
         finally:
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def llama_server_url(llama_server: str) -> str:
+    """The same server's base URL (host root, no ``/v1``), under the name the README test uses."""
+    return llama_server
