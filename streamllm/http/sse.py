@@ -1,0 +1,140 @@
+"""A sans-I/O Server-Sent Events decoder, per the WHATWG "event stream" rules.
+
+Feed it the bytes as they arrive, in pieces of any size; it returns the
+events completed so far. It does no I/O, so the sync and async HTTP paths share
+it. Lines end in CR, LF or CRLF (a CRLF split across two reads is one line
+end); lines are decoded one at a time, and since CR and LF never occur inside
+a multi-byte UTF-8 sequence, a character split across reads is whole by the
+time its line is decoded.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+__all__ = ["SSEDecoder", "SSEEvent"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@final
+class SSEEvent:
+    """One dispatched event: its ``event`` type (``"message"`` by default), its
+    ``data`` (the ``data:`` lines joined with LF), and the last event ``id``."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(self, event: str, data: str, id: str = "", retry: int | None = None) -> None:
+        self.event = event
+        self.data = data
+        self.id = id
+        self.retry = retry
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SSEEvent):
+            return NotImplemented
+        return (self.event, self.data, self.id, self.retry) == (
+            other.event,
+            other.data,
+            other.id,
+            other.retry,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.event, self.data, self.id, self.retry))
+
+    def __repr__(self) -> str:
+        return f"SSEEvent(event={self.event!r}, data={self.data!r}, id={self.id!r})"
+
+
+@final
+class SSEDecoder:
+    """Turns a byte stream into :class:`SSEEvent`s.
+
+    >>> decoder = SSEDecoder()
+    >>> decoder.feed(b"event: ping\\ndata: {}\\n\\ndata: hel")
+    [SSEEvent(event='ping', data='{}', id='')]
+    >>> decoder.feed(b"lo\\r\\n\\r\\n")
+    [SSEEvent(event='message', data='hello', id='')]
+    """
+
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_retry", "_skip_lf", "_started")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._skip_lf = False  # the last read ended in CR: a leading LF belongs to it
+        self._started = False  # the byte order mark is only stripped at the very start
+        self._data: list[bytes] = []
+        self._event = b""
+        self._id = ""
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Take the next bytes; return the events they complete, in order."""
+        if self._skip_lf and chunk:
+            self._skip_lf = False
+            if chunk[0] == 10:
+                chunk = chunk[1:]
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if not self._started:
+            if len(buffer) < 3 and _BOM.startswith(buffer):
+                self._buffer = buffer
+                return []
+            self._started = True
+            if buffer.startswith(_BOM):
+                buffer = buffer[3:]
+        end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
+        if end < 0:
+            self._buffer = buffer
+            return []
+        self._buffer = buffer[end + 1 :]
+        if end == len(buffer) - 1 and buffer[end] == 13:
+            self._skip_lf = True
+        return self._lines(buffer[: end + 1].splitlines())
+
+    def end(self) -> bool:
+        """End of stream. An event without its closing blank line is discarded,
+        as the spec says; returns whether anything incomplete was pending."""
+        incomplete = bool(self._buffer or self._data)
+        self._buffer = b""
+        self._data = []
+        self._event = b""
+        return incomplete
+
+    def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
+        out: list[SSEEvent] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    text = data[0] if len(data) == 1 else b"\n".join(data)
+                    out.append(
+                        SSEEvent(
+                            self._event.decode("utf-8", "replace") if self._event else "message",
+                            text.decode("utf-8", "replace"),
+                            self._id,
+                            self._retry,
+                        )
+                    )
+                    data = self._data = []
+                self._event = b""
+                continue
+            if line.startswith(b"data:"):  # the hot path: most lines are data lines
+                value = line[5:]
+                data.append(value[1:] if value[:1] == b" " else value)
+                continue
+            if line[0] == 58:  # ":" starts a comment
+                continue
+            field, colon, value = line.partition(b":")
+            if colon and value[:1] == b" ":
+                value = value[1:]
+            if field == b"data":
+                data.append(value)
+            elif field == b"event":
+                self._event = value
+            elif field == b"id":
+                if b"\0" not in value:
+                    self._id = value.decode("utf-8", "replace")
+            elif field == b"retry" and value.isdigit():
+                self._retry = int(value)
+        return out
