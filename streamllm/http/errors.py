@@ -31,6 +31,7 @@ __all__ = [
     "mask",
     "parse_retry_after",
     "status_error",
+    "stream_error",
     "translate",
 ]
 
@@ -146,3 +147,14 @@ def translate(exc: httpx.HTTPError, provider: str) -> ProviderError:
     if isinstance(exc, httpx.TransportError):
         return ProviderConnectionError(f"{provider}: connection to {where} broke: {detail}")
     return ProviderError(f"{provider}: HTTP error talking to {where}: {type(exc).__name__}")
+
+
+def stream_error(provider: str, error: Any) -> ProviderError:
+    """The error for an error frame inside a stream."""
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("type") or "unknown error"
+        kind = error.get("type") or error.get("code")
+        if kind and kind != message:
+            return ProviderError(f"{provider} stream error ({kind}): {message}")
+        return ProviderError(f"{provider} stream error: {message}")
+    return ProviderError(f"{provider} stream error: {error}")

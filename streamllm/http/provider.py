@@ -160,7 +160,7 @@ class HTTPProvider(BaseLLM):
     def _http_request(self, request: Request) -> HTTPRequest:
         raise NotImplementedError
 
-    def _parser(self) -> ChunkParser:
+    def _parser(self, request: Request) -> ChunkParser:
         raise NotImplementedError
 
     def _secrets(self) -> tuple[str, ...]:
@@ -346,7 +346,7 @@ class HTTPProvider(BaseLLM):
         try:
             if response.status_code >= 400:
                 raise self._status_failure(response, response.read())
-            parser = self._parser()
+            parser = self._parser(request)
             stream = response.iter_bytes()
             for data in stream:
                 for chunk in parser.feed(data):
@@ -406,7 +406,7 @@ class HTTPProvider(BaseLLM):
         try:
             if response.status_code >= 400:
                 raise self._status_failure(response, await response.aread())
-            parser = self._parser()
+            parser = self._parser(request)
             stream = response.aiter_bytes()
             async for data in stream:
                 for chunk in parser.feed(data):

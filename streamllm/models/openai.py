@@ -13,7 +13,8 @@ from typing import Any, ClassVar, final
 
 from pydantic import Field
 
-from streamllm.errors import ProviderError, StreamProtocolError
+from streamllm.errors import StreamProtocolError
+from streamllm.http.errors import stream_error
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.http.sse import SSEDecoder
 from streamllm.models._run import Request
@@ -33,17 +34,6 @@ def _usage(data: Any) -> TokenUsage | None:
         "provider",
         data.get("total_tokens"),
     )
-
-
-def stream_error(provider: str, error: Any) -> ProviderError:
-    """The error for an error frame inside a stream."""
-    if isinstance(error, dict):
-        message = error.get("message") or error.get("type") or "unknown error"
-        kind = error.get("type") or error.get("code")
-        if kind and kind != message:
-            return ProviderError(f"{provider} stream error ({kind}): {message}")
-        return ProviderError(f"{provider} stream error: {message}")
-    return ProviderError(f"{provider} stream error: {error}")
 
 
 @final
@@ -143,7 +133,7 @@ class _OpenAIBase(HTTPProvider):
             body.update(self.extra_body)
         return body
 
-    def _parser(self) -> _Parser:
+    def _parser(self, request: Request) -> _Parser:
         return _Parser(self._chat, self.provider)
 
 
