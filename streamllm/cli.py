@@ -202,6 +202,11 @@ def _build_model(args: argparse.Namespace, prompt: str) -> BaseLLM:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         raise UsageError(f"provider {provider!r} is not available in this installation") from None
+    if args.model is None and args.base_url and key_variable:
+        # Another server than the vendor's: its model is not the vendor's default
+        # (and must not be priced as one). llama-server and most local servers
+        # serve whatever they loaded, whatever the name.
+        default_model = "local"
     params["model"] = args.model or default_model
     if args.base_url:
         params["base_url"] = args.base_url
