@@ -79,7 +79,7 @@ def test_byte_order_mark_is_stripped_once() -> None:
 
 _line_end = st.sampled_from([b"\n", b"\r", b"\r\n"])
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00"),
     max_size=12,
 )
 
