@@ -282,8 +282,16 @@ class HTTPProvider(BaseLLM):
         hint = parse_retry_after(response.headers.get("retry-after"))
         return _Failure(error, is_retryable(error), hint)
 
-    def _transport_failure(self, exc: httpx.HTTPError, connecting: bool) -> _Failure:
-        error = translate(exc, self.provider)
+    def _transport_failure(
+        self, exc: httpx.HTTPError, connecting: bool, delivered: bool = False
+    ) -> _Failure:
+        error: StreamLLMError
+        limit = self.idle_timeout if delivered else self.first_token_timeout
+        if isinstance(exc, httpx.ReadTimeout) and limit is not None:
+            what = "between tokens" if delivered else "before the first token"
+            error = ProviderTimeout(f"{self.provider}: no data for {limit:g} s {what}")
+        else:
+            error = translate(exc, self.provider)
         error.__cause__ = exc
         return _Failure(error, is_retryable(error, connect_phase=connecting), None)
 
@@ -366,7 +374,7 @@ class HTTPProvider(BaseLLM):
                 raise _Failure(exc, True, None) from None
             yield from tail
         except httpx.HTTPError as exc:
-            raise self._transport_failure(exc, False) from None
+            raise self._transport_failure(exc, False, delivered) from None
         finally:
             response.close()
 
@@ -427,7 +435,7 @@ class HTTPProvider(BaseLLM):
             for chunk in tail:
                 yield chunk
         except httpx.HTTPError as exc:
-            raise self._transport_failure(exc, False) from None
+            raise self._transport_failure(exc, False, delivered) from None
         finally:
             await response.aclose()
 
