@@ -8,6 +8,7 @@ never leaves a handler thread behind. Handlers get the parsed request and a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -85,10 +86,8 @@ class Reply:
     async def wait_for_client(self, limit: float = 30.0) -> None:
         """Stall: wait until the client goes away (or ``limit`` seconds)."""
         self.keep_alive = False
-        try:
+        with contextlib.suppress(TimeoutError, ConnectionError):
             await asyncio.wait_for(self.reader.read(), limit)
-        except (TimeoutError, ConnectionError):
-            pass
 
 
 Handler = Callable[[HTTPRequest, Reply], Awaitable[None]]

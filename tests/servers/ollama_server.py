@@ -71,7 +71,8 @@ class OllamaServer:
             if i == 1:
                 await reply.send(b"\n")
             if model == "broken":
-                await reply.send(_line({"error": "an error was encountered while running the model"}))
+                error = "an error was encountered while running the model"
+                await reply.send(_line({"error": error}))
                 await reply.finish()
                 return
         if model == "nodone":
