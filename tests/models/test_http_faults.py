@@ -137,7 +137,8 @@ async def test_legacy_completions_through_the_server(fault_server: FaultServer) 
     async with OpenAI(base_url=fault_server.base_url("ok", key, 0)) as model:
         result = await model.agenerate(["hi"])
     assert result.text == "".join(TOKENS)
-    assert result.usage is not None and result.usage.source == "provider"
+    assert result.usage is not None
+    assert result.usage.source == "provider"
     assert fault_server.bodies[key][0]["prompt"] == "hi"
 
 
