@@ -1,8 +1,15 @@
-"""Run ids: random version-4 UUIDs, made cheaply (one per run, on the call path)."""
+"""Run ids: random version-4 UUIDs, made cheaply (one per run, on the call path).
+
+They come from a private generator seeded from the OS: the global ``random``
+module is reseeded by tests (hypothesis does it per example) and by
+applications, and ids must never repeat because of that. A forked child
+reseeds, so parent and child never share a sequence.
+"""
 
 from __future__ import annotations
 
-from random import getrandbits
+import os
+import random
 from uuid import UUID
 
 __all__ = ["new_run_id"]
@@ -11,7 +18,11 @@ _VERSION_4 = 0x4000 << 64
 _VARIANT = 0x8000 << 48
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 
+_rng = random.Random()  # seeded from os.urandom
+os.register_at_fork(after_in_child=_rng.seed)
+_bits = _rng.getrandbits
+
 
 def new_run_id() -> UUID:
     """A random UUID4; not for secrets, only unique ids."""
-    return UUID(int=(getrandbits(128) & _CLEAR) | _VERSION_4 | _VARIANT)
+    return UUID(int=(_bits(128) & _CLEAR) | _VERSION_4 | _VARIANT)

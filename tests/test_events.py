@@ -95,3 +95,15 @@ def test_result_of_several_runs_sums_usage() -> None:
     assert mixed.usage is not None
     assert mixed.usage.source == "estimated"
     assert len(mixed.generations) == 3
+
+
+def test_run_ids_survive_reseeding_the_global_random() -> None:
+    """Run ids do not repeat when someone reseeds the global random module."""
+    import random
+
+    from streamllm._ids import new_run_id
+
+    random.seed(7)
+    first = new_run_id()
+    random.seed(7)
+    assert new_run_id() != first

@@ -599,6 +599,10 @@ def _collect(
 ) -> list[Any]:
     """Results in input order; without ``return_exceptions``, raise the first
     failure (in time), after every run in flight ended."""
+    for f in futures:
+        # Retrieve every failure, so asyncio never reports one as unretrieved.
+        if f.done() and not f.cancelled():
+            f.exception()
     if failures and not return_exceptions:
         raise failures[0]
     out: list[Any] = []
