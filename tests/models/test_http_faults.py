@@ -121,7 +121,7 @@ async def test_abandoned_stream_closes_its_connection(fault_server: FaultServer,
         else:
             astream = model.astream("hi", callbacks=[recorder])
             assert await anext(astream) == "Hello"
-            await astream.aclose()  # type: ignore[attr-defined]
+            await astream.aclose()
         assert busy_connections(model_client(model, mode)) == 0
         assert not other_tasks()
     finally:

@@ -71,8 +71,8 @@ class OllamaServer:
             if i == 1:
                 await reply.send(b"\n")
             if model == "broken":
-                error = "an error was encountered while running the model"
-                await reply.send(_line({"error": error}))
+                message = "an error was encountered while running the model"
+                await reply.send(_line({"error": message}))
                 await reply.finish()
                 return
         if model == "nodone":
