@@ -63,10 +63,13 @@ class ChunkParser(Protocol):
 
     ``done`` is set once the stream's terminator has been read; ``end()`` is
     called at the end of the body and raises :class:`StreamProtocolError` when
-    the terminator never came. Error frames raise :class:`ProviderError`.
+    the terminator never came. Error frames raise :class:`ProviderError`; an
+    error met after chunks of the same read is kept in ``error`` instead, and
+    raised once those chunks are delivered.
     """
 
     done: bool
+    error: StreamLLMError | None
 
     def feed(self, data: bytes) -> list[GenerationChunk]: ...
 
@@ -364,6 +367,8 @@ class HTTPProvider(BaseLLM):
                         last = time.monotonic()
                     else:
                         yield chunk
+                if parser.error is not None:
+                    raise parser.error
                 if parser.done:
                     _drain(stream)
                     break
@@ -424,6 +429,8 @@ class HTTPProvider(BaseLLM):
                         last = time.monotonic()
                     else:
                         yield chunk
+                if parser.error is not None:
+                    raise parser.error
                 if parser.done:
                     await _adrain(stream)
                     break

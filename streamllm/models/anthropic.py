@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, final
 
-from streamllm.errors import StreamProtocolError
+from streamllm.errors import StreamLLMError, StreamProtocolError
 from streamllm.http.errors import stream_error
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.http.sse import SSEDecoder
@@ -28,49 +28,54 @@ _DEFAULT_MAX_TOKENS = 1024
 
 @final
 class _Parser:
-    __slots__ = ("_input", "_output", "_sse", "done")
+    __slots__ = ("_input", "_output", "_sse", "done", "error")
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
         self._input: int | None = None
         self._output: int | None = None
         self.done = False
+        self.error: StreamLLMError | None = None
 
     def feed(self, data: bytes) -> list[GenerationChunk]:
         out: list[GenerationChunk] = []
-        for event in self._sse.feed(data):
-            if self.done:
-                continue
-            try:
-                frame = json.loads(event.data)
-            except ValueError:
-                raise StreamProtocolError(
-                    f"anthropic: malformed JSON in a stream frame: {event.data[:80]!r}"
-                ) from None
-            if not isinstance(frame, dict):
-                raise StreamProtocolError("anthropic: a stream frame is not an object")
-            kind = frame.get("type") or event.event
-            if kind == "content_block_delta":
-                delta = frame.get("delta") or {}
-                text = delta.get("text")
-                if text and delta.get("type", "text_delta") == "text_delta":
-                    out.append(GenerationChunk(text))
-            elif kind == "message_delta":
-                self._read_usage(frame.get("usage"))
-                stop = (frame.get("delta") or {}).get("stop_reason")
-                if stop:
-                    out.append(GenerationChunk(finish_reason=stop))
-            elif kind == "message_start":
-                self._read_usage((frame.get("message") or {}).get("usage"))
-            elif kind == "message_stop":
-                self.done = True
-                if self._input is not None or self._output is not None:
-                    out.append(
-                        GenerationChunk(usage=TokenUsage.of(self._input, self._output, "provider"))
-                    )
-            elif kind == "error":
-                raise stream_error("anthropic", frame.get("error", frame))
-            # ping, content_block_start/stop and event types added later: nothing to do
+        try:
+            for event in self._sse.feed(data):
+                if self.done:
+                    continue
+                try:
+                    frame = json.loads(event.data)
+                except ValueError:
+                    raise StreamProtocolError(
+                        f"anthropic: malformed JSON in a stream frame: {event.data[:80]!r}"
+                    ) from None
+                if not isinstance(frame, dict):
+                    raise StreamProtocolError("anthropic: a stream frame is not an object")
+                kind = frame.get("type") or event.event
+                if kind == "content_block_delta":
+                    delta = frame.get("delta") or {}
+                    text = delta.get("text")
+                    if text and delta.get("type", "text_delta") == "text_delta":
+                        out.append(GenerationChunk(text))
+                elif kind == "message_delta":
+                    self._read_usage(frame.get("usage"))
+                    stop = (frame.get("delta") or {}).get("stop_reason")
+                    if stop:
+                        out.append(GenerationChunk(finish_reason=stop))
+                elif kind == "message_start":
+                    self._read_usage((frame.get("message") or {}).get("usage"))
+                elif kind == "message_stop":
+                    self.done = True
+                    if self._input is not None or self._output is not None:
+                        usage = TokenUsage.of(self._input, self._output, "provider")
+                        out.append(GenerationChunk(usage=usage))
+                elif kind == "error":
+                    raise stream_error("anthropic", frame.get("error", frame))
+                # ping, content_block_start/stop and event types added later: nothing to do
+        except StreamLLMError as exc:
+            if not out:
+                raise
+            self.error = exc  # raised once the chunks before it are delivered
         return out
 
     def _read_usage(self, usage: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar, Literal, final
 
-from streamllm.errors import StreamProtocolError
+from streamllm.errors import StreamLLMError, StreamProtocolError
 from streamllm.http.errors import stream_error
 from streamllm.http.ndjson import NDJSONDecoder
 from streamllm.http.provider import HTTPProvider, HTTPRequest
@@ -27,18 +27,24 @@ _OPTIONS = {"max_tokens": "num_predict", "temperature": "temperature", "top_p": 
 
 @final
 class _Parser:
-    __slots__ = ("_chat", "_ndjson", "done")
+    __slots__ = ("_chat", "_ndjson", "done", "error")
 
     def __init__(self, chat: bool) -> None:
         self._ndjson = NDJSONDecoder()
         self._chat = chat
         self.done = False
+        self.error: StreamLLMError | None = None
 
     def feed(self, data: bytes) -> list[GenerationChunk]:
         out: list[GenerationChunk] = []
-        for line in self._ndjson.feed(data):
-            if not self.done:
-                self._line(line, out)
+        try:
+            for line in self._ndjson.feed(data):
+                if not self.done:
+                    self._line(line, out)
+        except StreamLLMError as exc:
+            if not out:
+                raise
+            self.error = exc  # raised once the chunks before it are delivered
         return out
 
     def _line(self, line: bytes, out: list[GenerationChunk]) -> None:

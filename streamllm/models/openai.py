@@ -13,7 +13,7 @@ from typing import Any, ClassVar, final
 
 from pydantic import Field
 
-from streamllm.errors import StreamProtocolError
+from streamllm.errors import StreamLLMError, StreamProtocolError
 from streamllm.http.errors import stream_error
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.http.sse import SSEDecoder
@@ -40,7 +40,7 @@ def _usage(data: Any) -> TokenUsage | None:
 class _Parser:
     """OpenAI's SSE frames to chunks; the usage goes on a last empty chunk."""
 
-    __slots__ = ("_chat", "_provider", "_sse", "_usage", "done")
+    __slots__ = ("_chat", "_provider", "_sse", "_usage", "done", "error")
 
     def __init__(self, chat: bool, provider: str) -> None:
         self._sse = SSEDecoder()
@@ -48,49 +48,55 @@ class _Parser:
         self._provider = provider
         self._usage: TokenUsage | None = None
         self.done = False
+        self.error: StreamLLMError | None = None
 
     def feed(self, data: bytes) -> list[GenerationChunk]:
         out: list[GenerationChunk] = []
-        for event in self._sse.feed(data):
-            payload = event.data
-            if self.done:
-                continue
-            if payload == "[DONE]":
-                self.done = True
-                if self._usage is not None:
-                    out.append(GenerationChunk(usage=self._usage))
-                continue
-            try:
-                frame = json.loads(payload)
-            except ValueError:
-                raise StreamProtocolError(
-                    f"{self._provider}: malformed JSON in a stream frame: {payload[:80]!r}"
-                ) from None
-            if not isinstance(frame, dict):
-                raise StreamProtocolError(f"{self._provider}: a stream frame is not an object")
-            if event.event == "error" or "error" in frame:
-                raise stream_error(self._provider, frame.get("error", frame))
-            choices = frame.get("choices")
-            if choices:
-                choice = choices[0]
-                if self._chat:
-                    delta = choice.get("delta")
-                    text = delta.get("content") if delta else None
-                else:
-                    text = choice.get("text")
-                finish = choice.get("finish_reason")
-                logprobs = choice.get("logprobs")
-                if text or finish or logprobs:
-                    out.append(
-                        GenerationChunk(
-                            text or "",
-                            finish_reason=finish,
-                            extras={"logprobs": logprobs} if logprobs else None,
+        try:
+            for event in self._sse.feed(data):
+                payload = event.data
+                if self.done:
+                    continue
+                if payload == "[DONE]":
+                    self.done = True
+                    if self._usage is not None:
+                        out.append(GenerationChunk(usage=self._usage))
+                    continue
+                try:
+                    frame = json.loads(payload)
+                except ValueError:
+                    raise StreamProtocolError(
+                        f"{self._provider}: malformed JSON in a stream frame: {payload[:80]!r}"
+                    ) from None
+                if not isinstance(frame, dict):
+                    raise StreamProtocolError(f"{self._provider}: a stream frame is not an object")
+                if event.event == "error" or "error" in frame:
+                    raise stream_error(self._provider, frame.get("error", frame))
+                choices = frame.get("choices")
+                if choices:
+                    choice = choices[0]
+                    if self._chat:
+                        delta = choice.get("delta")
+                        text = delta.get("content") if delta else None
+                    else:
+                        text = choice.get("text")
+                    finish = choice.get("finish_reason")
+                    logprobs = choice.get("logprobs")
+                    if text or finish or logprobs:
+                        out.append(
+                            GenerationChunk(
+                                text or "",
+                                finish_reason=finish,
+                                extras={"logprobs": logprobs} if logprobs else None,
+                            )
                         )
-                    )
-            usage = frame.get("usage")
-            if usage:
-                self._usage = _usage(usage)
+                usage = frame.get("usage")
+                if usage:
+                    self._usage = _usage(usage)
+        except StreamLLMError as exc:
+            if not out:
+                raise
+            self.error = exc  # raised once the chunks before it are delivered
         return out
 
     def end(self) -> list[GenerationChunk]:
