@@ -65,7 +65,8 @@ class Server:
 
 def stream_response(frames: Frames, status: int = 200) -> httpx.Response:
     """A streamed SSE response."""
-    return httpx.Response(status, content=sse(frames), headers={"content-type": "text/event-stream"})
+    headers = {"content-type": "text/event-stream"}
+    return httpx.Response(status, content=sse(frames), headers=headers)
 
 
 def make(cls: type[ChatOpenAI] | type[OpenAI], server: Server, **kwargs: Any) -> Any:
