@@ -11,6 +11,11 @@ import pytest
 
 from streamllm import handler_failures
 
+# Session fixtures for the real llama-server (integration tests, README snippets).
+from tests.llama_server import llama_server, llama_server_url
+
+__all__ = ["llama_server", "llama_server_url"]
+
 # The library's own background loop thread is allowed to outlive a test.
 _ALLOWED = ("streamllm-loop",)
 

@@ -7,9 +7,11 @@ module (and ``streamllm.models``) imports without the extra installed.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.metadata
 import os
+import sys
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
@@ -65,7 +67,19 @@ def _import_llama_cpp() -> Any:
         raise ConfigurationError(
             f"LlamaCpp needs llama-cpp-python, which is not installed: run `{INSTALL_LOCAL}`"
         ) from exc
+    _close_devnull_at_exit()
     return llama_cpp
+
+
+def _close_devnull_at_exit() -> None:
+    # llama_cpp._utils opens two /dev/null files at import and never closes
+    # them, so every process that loads a model ends with a ResourceWarning.
+    # They are in use until exit; close them then.
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        file = getattr(utils, name, None)
+        if file is not None:
+            atexit.register(file.close)
 
 
 class _Formatter:
