@@ -30,6 +30,7 @@ __all__ = [
     "error_message",
     "mask",
     "parse_retry_after",
+    "scrub",
     "status_error",
     "stream_error",
     "translate",
@@ -49,6 +50,29 @@ def mask(text: str, secrets: Iterable[str]) -> str:
         if secret and secret in text:
             text = text.replace(secret, "***")
     return text
+
+
+def scrub(exc: BaseException, secrets: Iterable[str]) -> None:
+    """Mask every secret in ``exc`` and the exceptions chained to it, in place.
+
+    The one place secrets are taken out of errors: a server may echo the key
+    into an error body or a malformed frame, and a transport error's text may
+    carry request headers; any of them would reach a message or a traceback.
+    """
+    secrets = tuple(s for s in secrets if s)
+    if not secrets:
+        return
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(
+            mask(arg, secrets) if isinstance(arg, str) else arg for arg in current.args
+        )
+        body = getattr(current, "body", None)
+        if isinstance(body, str):
+            current.body = mask(body, secrets)  # type: ignore[attr-defined]
+        current = current.__cause__ or current.__context__
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -29,7 +29,7 @@ from streamllm.errors import (
     StreamLLMError,
     StreamProtocolError,
 )
-from streamllm.http.errors import mask, parse_retry_after, status_error, translate
+from streamllm.http.errors import mask, parse_retry_after, scrub, status_error, translate
 from streamllm.http.retry import Backoff, is_retryable
 from streamllm.models._run import Request
 from streamllm.models.base import BaseLLM
@@ -325,6 +325,13 @@ class HTTPProvider(BaseLLM):
     # -- the sync path ------------------------------------------------------------------
 
     def _stream(self, request: Request) -> Iterator[GenerationChunk]:
+        try:
+            yield from self._stream_attempts(request)
+        except BaseException as exc:
+            scrub(exc, self._secrets())
+            raise
+
+    def _stream_attempts(self, request: Request) -> Iterator[GenerationChunk]:
         client = self._client()
         retry = 0
         while True:
@@ -386,6 +393,17 @@ class HTTPProvider(BaseLLM):
     # -- the async path -------------------------------------------------------------------
 
     async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        attempts = self._astream_attempts(request)
+        try:
+            async for chunk in attempts:
+                yield chunk
+        except BaseException as exc:
+            scrub(exc, self._secrets())
+            raise
+        finally:
+            await attempts.aclose()
+
+    async def _astream_attempts(self, request: Request) -> AsyncGenerator[GenerationChunk, None]:
         client = self._async_client()
         retry = 0
         while True:
