@@ -58,7 +58,7 @@ if TYPE_CHECKING:
         TokenCounter,
         replay,
     )
-    from streamllm.models import LlamaCpp
+    from streamllm.models import ChatAnthropic, ChatOpenAI, LlamaCpp, Ollama, OpenAI
 
 __version__ = "0.1.0"
 
@@ -75,6 +75,10 @@ _LAZY = {
     "TokenCounter": "streamllm.handlers",
     "replay": "streamllm.handlers",
     "LlamaCpp": "streamllm.models",
+    "OpenAI": "streamllm.models",
+    "ChatOpenAI": "streamllm.models",
+    "ChatAnthropic": "streamllm.models",
+    "Ollama": "streamllm.models",
 }
 
 
@@ -102,6 +106,8 @@ __all__ = [
     "ChainEnd",
     "ChainError",
     "ChainStart",
+    "ChatAnthropic",
+    "ChatOpenAI",
     "ConfigurationError",
     "ErrorInfo",
     "Event",
@@ -120,6 +126,8 @@ __all__ = [
     "LoggingHandler",
     "Message",
     "NewToken",
+    "Ollama",
+    "OpenAI",
     "OpenTelemetryHandler",
     "ProviderConnectionError",
     "ProviderError",
