@@ -1,0 +1,1 @@
+"""The comparisons run by ``benchmarks/compare.py``, one module per kind."""
