@@ -12,6 +12,7 @@ union on ``type``, :data:`Event`. A JSON line read back through
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 from uuid import UUID
 
@@ -181,16 +182,20 @@ _FIELDS_SET: dict[type[BaseEvent], frozenset[str]] = {
     cls: frozenset(cls.model_fields) for cls in EVENT_CLASSES
 }
 
-_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+@functools.cache
+def _adapter() -> TypeAdapter[Event]:
+    # Built on first use: building the union's validator is a large share of
+    # the import time, and most programs never read events back.
+    return TypeAdapter(Event)
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> Event:
     """Read one event back from a JSON line (or an already-decoded mapping)."""
     if isinstance(data, dict):
-        return _ADAPTER.validate_python(data)
-    return _ADAPTER.validate_json(data)
+        return _adapter().validate_python(data)
+    return _adapter().validate_json(data)
 
 
 def event_json_schema() -> dict[str, Any]:
     """The JSON schema of :data:`Event`, the union of every event type."""
-    return _ADAPTER.json_schema()
+    return _adapter().json_schema()
