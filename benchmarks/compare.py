@@ -93,6 +93,9 @@ def main() -> None:
         default=None,
         help="chunks per HTTP stream (default: min(tokens, 20000))",
     )
+    parser.add_argument(
+        "--import-rounds", type=int, default=7, help="fresh interpreters per import contestant"
+    )
     parser.add_argument("--concurrent", type=int, default=1000, help="concurrent astream runs")
     parser.add_argument(
         "--concurrent-tokens", type=int, default=100, help="tokens in each concurrent run"
@@ -125,7 +128,7 @@ def main() -> None:
     if want("peak memory, stream + result"):
         rows += system.memory(args.tokens, args.repeat)
     if want("import"):
-        rows += system.imports(args.repeat)
+        rows += system.imports(args.import_rounds)
     http_tokens = args.http_tokens or min(args.tokens, 20_000)
     http_wanted = [want("HTTP stream()"), want("HTTP astream()"), want("concurrent astream()")]
     if any(http_wanted):

@@ -176,6 +176,9 @@ def async_rows(url: str, n: int, repeat: int) -> list[Row]:
         loop.run_until_complete(floor.aclose())
         if HAVE_OPENAI:
             loop.run_until_complete(client.close())
+        # What asyncio.run does: finalise async generators left suspended
+        # (the SDK's stream iterators) while the loop still runs.
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
     label = "HTTP astream(), CPU per chunk, 1 handler"
     return [

@@ -80,7 +80,7 @@ def imports(repeat: int) -> list[Row]:
         contestants["langchain_core chat model + callbacks"] = lambda: (
             _child_cpu("import langchain_core.language_models, langchain_core.callbacks") * 1e3
         )
-    times = interleave(contestants, max(repeat, 5))
+    times = interleave(contestants, repeat)
     base = min(times["bare"])
     net = {k: [max(t - base, 0.0) for t in v] for k, v in times.items() if k != "bare"}
     rows = [
