@@ -11,10 +11,12 @@ import pytest
 
 from streamllm import handler_failures
 
-# Session fixtures for the real llama-server (integration tests, README snippets).
+# Session fixtures: the real llama-server (integration tests, README snippets)
+# and the project's own loopback servers (fault matrix, Ollama look-alike).
 from tests.llama_server import llama_server, llama_server_url
+from tests.servers.fixtures import fault_server, ollama_server
 
-__all__ = ["llama_server", "llama_server_url"]
+__all__ = ["fault_server", "llama_server", "llama_server_url", "ollama_server"]
 
 # The library's own background loop thread is allowed to outlive a test.
 _ALLOWED = ("streamllm-loop",)

@@ -11,7 +11,9 @@ token has been delivered, error translation, and closing the response in
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import ssl
 import threading
 import time
 import weakref
@@ -201,7 +203,9 @@ class HTTPProvider(BaseLLM):
             with clients.lock:
                 client = clients.sync
                 if client is None:
-                    client = clients.sync = httpx.Client(limits=self._limits())
+                    client = clients.sync = httpx.Client(
+                        limits=self._limits(), verify=_default_ssl_context()
+                    )
         return client
 
     def _async_client(self) -> httpx.AsyncClient:
@@ -214,7 +218,9 @@ class HTTPProvider(BaseLLM):
             with clients.lock:
                 client = clients.by_loop.get(loop)
                 if client is None:
-                    client = clients.by_loop[loop] = httpx.AsyncClient(limits=self._limits())
+                    client = clients.by_loop[loop] = httpx.AsyncClient(
+                        limits=self._limits(), verify=_default_ssl_context()
+                    )
         return client
 
     def close(self) -> None:
@@ -463,6 +469,14 @@ class HTTPProvider(BaseLLM):
             raise self._transport_failure(exc, False, delivered) from None
         finally:
             await response.aclose()
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    # httpx builds a new SSL context (loading the CA bundle, ~20 ms) for every
+    # client; shared, 60 models created on one event loop no longer stall it
+    # for a second and a half.
+    return httpx.create_ssl_context()
 
 
 def _drain(stream: Iterator[bytes]) -> None:

@@ -11,7 +11,8 @@ Faults: ``ok``, ``drop`` (connection closed after two tokens), ``drop_early``
 without ``[DONE]``), ``stall`` (two tokens, then silence), ``stall_early``
 (headers, then silence), ``malformed`` (invalid JSON after one token),
 ``error_frame`` (an error object after one token), ``429`` (with
-``Retry-After: 0``), ``429_date`` (Retry-After as an HTTP date), ``500``,
+``Retry-After: 0``), ``429_date`` (Retry-After as an HTTP date), ``429_bare``
+(no Retry-After: the client's own backoff), ``500``,
 ``503``, ``401``, ``slow_first_byte`` (a pause before the headers).
 """
 
@@ -166,6 +167,7 @@ _FAULTS: dict[str, Any] = {
     "error_frame": _error_frame,
     "429": _status(429, retry_after="0"),
     "429_date": _rate_limited_until_date,
+    "429_bare": _status(429),
     "500": _status(500),
     "503": _status(503, retry_after="0"),
     "401": _status(401),

@@ -1,4 +1,4 @@
-"""Loopback servers for the HTTP provider tests, one per session."""
+"""Loopback servers for the HTTP provider tests, one per session (see tests/conftest.py)."""
 
 from __future__ import annotations
 
