@@ -1,8 +1,8 @@
 """streamllm: stream LLM responses and turn every step of a model call into a typed event."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from streamllm._lazy import lazy_exports
 from streamllm.callbacks import env as _env  # noqa: F401 - arms STREAMLLM_TRACING
 from streamllm.callbacks.background import BackgroundHandler
 from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
@@ -82,19 +82,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streamllm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
 __all__ = [
     "SCHEMA_VERSION",
     "AsyncCallbackHandler",
@@ -154,3 +141,5 @@ __all__ = [
     "traced",
     "tracing",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

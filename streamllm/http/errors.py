@@ -23,11 +23,13 @@ from streamllm.errors import (
     ProviderStatusError,
     ProviderTimeout,
     RateLimitError,
+    StreamProtocolError,
 )
 
 __all__ = [
     "MAX_RETRY_AFTER",
     "error_message",
+    "load_frame",
     "mask",
     "parse_retry_after",
     "scrub",
@@ -171,6 +173,20 @@ def translate(exc: httpx.HTTPError, provider: str) -> ProviderError:
     if isinstance(exc, httpx.TransportError):
         return ProviderConnectionError(f"{provider}: connection to {where} broke: {detail}")
     return ProviderError(f"{provider}: HTTP error talking to {where}: {type(exc).__name__}")
+
+
+def load_frame(payload: str | bytes, provider: str) -> dict[str, Any]:
+    """One stream frame (an SSE event's data or an NDJSON line) as a JSON object;
+    :class:`StreamProtocolError` when it is malformed or not an object."""
+    try:
+        frame = json.loads(payload)
+    except ValueError:
+        raise StreamProtocolError(
+            f"{provider}: malformed JSON in a stream frame: {payload[:80]!r}"
+        ) from None
+    if not isinstance(frame, dict):
+        raise StreamProtocolError(f"{provider}: a stream frame is not a JSON object")
+    return frame
 
 
 def stream_error(provider: str, error: Any) -> ProviderError:

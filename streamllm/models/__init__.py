@@ -6,9 +6,9 @@ The HTTP providers and ``LlamaCpp`` load on first use, so importing
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from streamllm._lazy import lazy_exports
 from streamllm.models.base import BaseLLM, LLMInput, RunnableConfig
 from streamllm.models.fake import FakeListLLM, FakeNonStreamingLLM
 
@@ -40,14 +40,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'streamllm.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, final
 
 from streamllm.errors import StreamLLMError, StreamProtocolError
-from streamllm.http.errors import stream_error
+from streamllm.http.errors import load_frame, stream_error
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.http.sse import SSEDecoder
 from streamllm.models._run import Request
@@ -43,14 +42,7 @@ class _Parser:
             for event in self._sse.feed(data):
                 if self.done:
                     continue
-                try:
-                    frame = json.loads(event.data)
-                except ValueError:
-                    raise StreamProtocolError(
-                        f"anthropic: malformed JSON in a stream frame: {event.data[:80]!r}"
-                    ) from None
-                if not isinstance(frame, dict):
-                    raise StreamProtocolError("anthropic: a stream frame is not an object")
+                frame = load_frame(event.data, "anthropic")
                 kind = frame.get("type") or event.event
                 if kind == "content_block_delta":
                     delta = frame.get("delta") or {}

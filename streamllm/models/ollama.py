@@ -8,11 +8,10 @@ client. A prompt goes to ``/api/generate`` and messages to ``/api/chat``
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, Literal, final
 
 from streamllm.errors import StreamLLMError, StreamProtocolError
-from streamllm.http.errors import stream_error
+from streamllm.http.errors import load_frame, stream_error
 from streamllm.http.ndjson import NDJSONDecoder
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.models._run import Request
@@ -21,8 +20,12 @@ from streamllm.outputs import GenerationChunk, TokenUsage
 __all__ = ["Ollama"]
 
 # streamllm's parameter names to Ollama's "options" names.
-_OPTIONS = {"max_tokens": "num_predict", "temperature": "temperature", "top_p": "top_p",
-            "stop": "stop"}
+_OPTIONS = {
+    "max_tokens": "num_predict",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "stop": "stop",
+}
 
 
 @final
@@ -48,14 +51,7 @@ class _Parser:
         return out
 
     def _line(self, line: bytes, out: list[GenerationChunk]) -> None:
-        try:
-            frame = json.loads(line)
-        except ValueError:
-            raise StreamProtocolError(
-                f"ollama: malformed JSON line: {line[:80]!r}"
-            ) from None
-        if not isinstance(frame, dict):
-            raise StreamProtocolError("ollama: a stream line is not an object")
+        frame = load_frame(line, "ollama")
         if "error" in frame:
             raise stream_error("ollama", frame["error"])
         if self._chat:
@@ -112,7 +108,8 @@ class Ollama(HTTPProvider):
     def _http_request(self, request: Request) -> HTTPRequest:
         params = request.params
         options = {
-            ollama: params[ours] for ours, ollama in _OPTIONS.items()
+            ollama: params[ours]
+            for ours, ollama in _OPTIONS.items()
             if params.get(ours) is not None
         }
         if self.options:

@@ -8,13 +8,12 @@ usage arrives in a last chunk whose ``choices`` is empty.
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar, final
 
 from pydantic import Field
 
 from streamllm.errors import StreamLLMError, StreamProtocolError
-from streamllm.http.errors import stream_error
+from streamllm.http.errors import load_frame, stream_error
 from streamllm.http.provider import HTTPProvider, HTTPRequest
 from streamllm.http.sse import SSEDecoder
 from streamllm.models._run import Request
@@ -62,14 +61,7 @@ class _Parser:
                     if self._usage is not None:
                         out.append(GenerationChunk(usage=self._usage))
                     continue
-                try:
-                    frame = json.loads(payload)
-                except ValueError:
-                    raise StreamProtocolError(
-                        f"{self._provider}: malformed JSON in a stream frame: {payload[:80]!r}"
-                    ) from None
-                if not isinstance(frame, dict):
-                    raise StreamProtocolError(f"{self._provider}: a stream frame is not an object")
+                frame = load_frame(payload, self._provider)
                 if event.event == "error" or "error" in frame:
                     raise stream_error(self._provider, frame.get("error", frame))
                 choices = frame.get("choices")
@@ -171,7 +163,5 @@ class ChatOpenAI(_OpenAIBase):
 
     def _http_request(self, request: Request) -> HTTPRequest:
         body = self._body(request)
-        body["messages"] = [
-            {"role": m.role, "content": m.content} for m in request.as_messages()
-        ]
+        body["messages"] = [{"role": m.role, "content": m.content} for m in request.as_messages()]
         return HTTPRequest("/chat/completions", body, self._headers())
