@@ -39,9 +39,7 @@ class NDJSONDecoder:
             # the common case: one line per read
             line = buffer[:end].rstrip(b"\r")
             return [line] if line.strip() else []
-        return [
-            line.rstrip(b"\r") for line in buffer[:end].split(b"\n") if line.strip()
-        ]
+        return [line.rstrip(b"\r") for line in buffer[:end].split(b"\n") if line.strip()]
 
     def end(self) -> bytes | None:
         """End of stream: the last line when it had no final newline."""

@@ -496,4 +496,3 @@ async def _adrain(stream: AsyncIterator[bytes]) -> None:
             pass
     except httpx.HTTPError:
         pass
-
