@@ -19,6 +19,9 @@ from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from streamllm._fast import trusted_event
 from streamllm._ids import new_run_id
+
+# Every run comes through this module: importing env arms STREAMLLM_TRACING.
+from streamllm.callbacks import env as _env  # noqa: F401
 from streamllm.callbacks.context import (
     ParentRun,
     current_parent,
