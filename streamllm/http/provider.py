@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 import weakref
+from abc import abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
@@ -162,11 +163,13 @@ class HTTPProvider(BaseLLM):
 
     # -- what subclasses provide ---------------------------------------------
 
+    @abstractmethod
     def _http_request(self, request: Request) -> HTTPRequest:
-        raise NotImplementedError
+        """The path, JSON body and headers of the call for ``request``."""
 
+    @abstractmethod
     def _parser(self, request: Request) -> ChunkParser:
-        raise NotImplementedError
+        """A fresh parser turning the response body into chunks."""
 
     def _secrets(self) -> tuple[str, ...]:
         """Strings masked in every error message (the API key)."""

@@ -9,10 +9,8 @@ builds the :class:`LLMResult`; the provider never touches handlers.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from typing import Any, ClassVar, Literal, TypeAlias, final, overload
 from uuid import UUID
 
@@ -26,12 +24,12 @@ from pydantic import (
     field_validator,
 )
 
-from streamllm.callbacks.context import copy_context_executor
 from streamllm.callbacks.manager import CallbackManager, check_metadata, check_tags
 from streamllm.callbacks.registry import Entry, resolve, resolve_all
 from streamllm.errors import ConfigurationError
 from streamllm.events import Event
 from streamllm.messages import Message, to_messages
+from streamllm.models._batch import arun_batch, run_batch
 from streamllm.models._run import Outcome, Request, adrive, drive, estimated_usage
 from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
 
@@ -43,7 +41,6 @@ RunnableConfig: TypeAlias = Mapping[str, Any]
 _CONFIG_KEYS = frozenset({"callbacks", "tags", "metadata", "run_name", "run_id"})
 _BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
 _NOT_PARAMS = frozenset({"callbacks", "tags", "metadata", "streaming"})
-_SKIPPED: Any = object()
 
 
 @final
@@ -361,7 +358,7 @@ class BaseLLM(BaseModel):
         **kwargs: Any,
     ) -> LLMResult:
         """Run many inputs, one run each, and return one result with their usage summed."""
-        results = self._batch(prompts, config, kwargs, max_concurrency, False, True)
+        results = run_batch(self, prompts, config, kwargs, max_concurrency, False, True)
         return LLMResult.combine(results)
 
     async def agenerate(
@@ -373,7 +370,7 @@ class BaseLLM(BaseModel):
         **kwargs: Any,
     ) -> LLMResult:
         """Async :meth:`generate`."""
-        results = await self._abatch(prompts, config, kwargs, max_concurrency, False, True)
+        results = await arun_batch(self, prompts, config, kwargs, max_concurrency, False, True)
         return LLMResult.combine(results)
 
     @overload
@@ -413,8 +410,8 @@ class BaseLLM(BaseModel):
         run in flight has ended, and no new run starts after it. Ctrl-C ends the
         runs in flight as cancelled.
         """
-        out: list[Any] = self._batch(
-            inputs, config, kwargs, max_concurrency, return_exceptions, False
+        out: list[Any] = run_batch(
+            self, inputs, config, kwargs, max_concurrency, return_exceptions, False
         )
         return out
 
@@ -450,8 +447,8 @@ class BaseLLM(BaseModel):
         **kwargs: Any,
     ) -> list[str] | list[str | BaseException]:
         """Async :meth:`batch`: tasks on the running loop, ``max_concurrency`` at a time."""
-        out: list[Any] = await self._abatch(
-            inputs, config, kwargs, max_concurrency, return_exceptions, False
+        out: list[Any] = await arun_batch(
+            self, inputs, config, kwargs, max_concurrency, return_exceptions, False
         )
         return out
 
@@ -475,146 +472,6 @@ class BaseLLM(BaseModel):
             raise ConfigurationError(f"max_concurrency must be a positive integer, not {limit!r}")
         return requests, manager, name, limit
 
-    def _batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None,
-        kwargs: dict[str, Any],
-        max_concurrency: int | None,
-        return_exceptions: bool,
-        need_result: bool,
-    ) -> Any:
-        requests, manager, name, limit = self._prepare_batch(
-            inputs, config, kwargs, max_concurrency
-        )
-        stop = threading.Event()
-        cancel = threading.Event()
-        stream = self._use_stream()
-        failures: list[BaseException] = []
-
-        def one(request: Request) -> Any:
-            if stop.is_set():
-                return _SKIPPED
-            run = manager.start_run(name=name, sender=self)
-            outcome = Outcome()
-            try:
-                for _ in drive(
-                    self,
-                    run,
-                    request,
-                    outcome,
-                    stream=stream,
-                    need_result=need_result,
-                    cancel=cancel,
-                ):
-                    pass
-            except Exception as exc:
-                failures.append(exc)
-                raise
-            return outcome.result if need_result else outcome.text
-
-        if not requests:
-            return []
-        workers = min(limit or 32, len(requests))
-        if workers == 1:
-            return _sequential(one, requests, return_exceptions)
-        pool = copy_context_executor(workers)
-        futures: list[Future[Any]] = []
-        try:
-            futures.extend(pool.submit(one, r) for r in requests)
-            if not return_exceptions:
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in done):
-                    stop.set()
-                    for f in futures:
-                        f.cancel()
-            wait(futures)
-        except BaseException:
-            stop.set()
-            cancel.set()
-            for f in futures:
-                f.cancel()
-            raise
-        finally:
-            pool.shutdown(wait=True)
-        return _collect(futures, failures, return_exceptions)
-
-    async def _abatch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None,
-        kwargs: dict[str, Any],
-        max_concurrency: int | None,
-        return_exceptions: bool,
-        need_result: bool,
-    ) -> Any:
-        requests, manager, name, limit = self._prepare_batch(
-            inputs, config, kwargs, max_concurrency
-        )
-        semaphore = asyncio.Semaphore(limit or len(requests) or 1)
-        failures: list[BaseException] = []
-        stream = self._use_stream()
-
-        async def one(request: Request) -> Any:
-            async with semaphore:
-                if failures and not return_exceptions:
-                    return _SKIPPED
-                run = manager.start_run(name=name, sender=self, mode="async")
-                outcome = Outcome()
-                try:
-                    async for _ in adrive(
-                        self, run, request, outcome, stream=stream, need_result=need_result
-                    ):
-                        pass
-                except Exception as exc:
-                    failures.append(exc)
-                    raise
-                return outcome.result if need_result else outcome.text
-
-        tasks = [asyncio.ensure_future(one(r)) for r in requests]
-        try:
-            await asyncio.wait(tasks) if tasks else None
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        return _collect(tasks, failures, return_exceptions)
-
-
-def _sequential(fn: Any, requests: list[Request], return_exceptions: bool) -> list[Any]:
-    out: list[Any] = []
-    for request in requests:
-        try:
-            out.append(fn(request))
-        except Exception as exc:
-            if not return_exceptions:
-                raise
-            out.append(exc)
-    return out
-
-
-def _collect(
-    futures: Sequence[Any], failures: list[BaseException], return_exceptions: bool
-) -> list[Any]:
-    """Results in input order; without ``return_exceptions``, raise the first
-    failure (in time), after every run in flight ended."""
-    for f in futures:
-        # Retrieve every failure, so asyncio never reports one as unretrieved.
-        if f.done() and not f.cancelled():
-            f.exception()
-    if failures and not return_exceptions:
-        raise failures[0]
-    out: list[Any] = []
-    for f in futures:
-        if f.cancelled():
-            continue
-        exc = f.exception()
-        value = exc if exc is not None else f.result()
-        if value is not _SKIPPED:
-            out.append(value)
-    return out
-
 
 def _events(tokens: Iterator[str], buffer: deque[Event]) -> Generator[Event, None, None]:
     try:
@@ -633,9 +490,7 @@ def _events(tokens: Iterator[str], buffer: deque[Event]) -> Generator[Event, Non
         yield buffer.popleft()
 
 
-async def _aevents(
-    tokens: AsyncIterator[str], buffer: deque[Event]
-) -> AsyncGenerator[Event, None]:
+async def _aevents(tokens: AsyncIterator[str], buffer: deque[Event]) -> AsyncGenerator[Event, None]:
     try:
         async for _ in tokens:
             while buffer:
