@@ -19,28 +19,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+from _compare.common import AsyncCounter, Counter, tokens
+
 import streamllm
-from streamllm import AsyncCallbackHandler, CallbackHandler, FakeListLLM, NewToken
-
-
-class Counter(CallbackHandler):
-    def __init__(self) -> None:
-        self.n = 0
-
-    def on_llm_new_token(self, event: NewToken) -> None:
-        self.n += 1
-
-
-class AsyncCounter(AsyncCallbackHandler):
-    def __init__(self) -> None:
-        self.n = 0
-
-    async def on_llm_new_token(self, event: NewToken) -> None:
-        self.n += 1
-
-
-def tokens(n: int) -> list[str]:
-    return [f" t{i % 1000}" for i in range(n)]
+from streamllm import FakeListLLM
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
