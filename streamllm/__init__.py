@@ -4,194 +4,173 @@ Every public name is importable from here, and loads on first use (as
 ``langchain_core`` does): ``import streamllm`` itself imports nothing heavy,
 so a command-line start-up or a library that only needs one piece pays for
 that piece alone.
+
+The public surface is one table, :data:`_EXPORTS` (module to names): the lazy
+loader and ``__all__`` are made from it. Type checkers need real imports, so
+the ``TYPE_CHECKING`` block repeats the table as ``import X as X`` lines;
+tests/test_public_api.py fails when the two disagree.
 """
 
 from typing import TYPE_CHECKING
 
-from streamllm._lazy import lazy_exports
+from streamllm._lazy import by_name, lazy_exports
+from streamllm._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from streamllm.callbacks.background import BackgroundHandler
-    from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
-    from streamllm.callbacks.context import (
-        add_global_handler,
-        copy_context_executor,
-        remove_global_handler,
-        set_global_handlers,
-        tracing,
-    )
-    from streamllm.callbacks.failures import handler_failures
-    from streamllm.callbacks.loop import shutdown
-    from streamllm.callbacks.manager import CallbackManager, RunManager
-    from streamllm.callbacks.tracing import traced
-    from streamllm.errors import (
-        AuthenticationError,
-        ConfigurationError,
-        HandlerError,
-        ProviderConnectionError,
-        ProviderError,
-        ProviderStatusError,
-        ProviderTimeout,
-        RateLimitError,
-        StreamLLMError,
-        StreamProtocolError,
-    )
-    from streamllm.events import (
-        SCHEMA_VERSION,
-        ChainEnd,
-        ChainError,
-        ChainStart,
-        ErrorInfo,
-        Event,
-        LLMEnd,
-        LLMError,
-        LLMStart,
-        NewToken,
-        parse_event,
-    )
-    from streamllm.handlers import (
-        JSONLRecorder,
-        LatencyHandler,
-        LoggingHandler,
-        OpenTelemetryHandler,
-        ResultCollector,
-        StdOutHandler,
-        StreamingStdOutHandler,
-        TokenCounter,
-        replay,
-    )
-    from streamllm.messages import Message
-    from streamllm.models import (
-        BaseLLM,
-        ChatAnthropic,
-        ChatOpenAI,
-        FakeListLLM,
-        FakeNonStreamingLLM,
-        LlamaCpp,
-        Ollama,
-        OpenAI,
-    )
-    from streamllm.outputs import Generation, GenerationChunk, LLMResult, TokenUsage
+    from streamllm.callbacks.background import BackgroundHandler as BackgroundHandler
+    from streamllm.callbacks.base import AsyncCallbackHandler as AsyncCallbackHandler
+    from streamllm.callbacks.base import CallbackHandler as CallbackHandler
+    from streamllm.callbacks.context import add_global_handler as add_global_handler
+    from streamllm.callbacks.context import copy_context_executor as copy_context_executor
+    from streamllm.callbacks.context import remove_global_handler as remove_global_handler
+    from streamllm.callbacks.context import set_global_handlers as set_global_handlers
+    from streamllm.callbacks.context import tracing as tracing
+    from streamllm.callbacks.failures import handler_failures as handler_failures
+    from streamllm.callbacks.loop import shutdown as shutdown
+    from streamllm.callbacks.manager import CallbackManager as CallbackManager
+    from streamllm.callbacks.manager import RunManager as RunManager
+    from streamllm.callbacks.tracing import traced as traced
+    from streamllm.errors import AuthenticationError as AuthenticationError
+    from streamllm.errors import BusError as BusError
+    from streamllm.errors import ConfigurationError as ConfigurationError
+    from streamllm.errors import HandlerError as HandlerError
+    from streamllm.errors import ProviderConnectionError as ProviderConnectionError
+    from streamllm.errors import ProviderError as ProviderError
+    from streamllm.errors import ProviderStatusError as ProviderStatusError
+    from streamllm.errors import ProviderTimeout as ProviderTimeout
+    from streamllm.errors import RateLimitError as RateLimitError
+    from streamllm.errors import RecordingError as RecordingError
+    from streamllm.errors import StreamLLMError as StreamLLMError
+    from streamllm.errors import StreamProtocolError as StreamProtocolError
+    from streamllm.events import SCHEMA_VERSION as SCHEMA_VERSION
+    from streamllm.events import BaseEvent as BaseEvent
+    from streamllm.events import ChainEnd as ChainEnd
+    from streamllm.events import ChainError as ChainError
+    from streamllm.events import ChainStart as ChainStart
+    from streamllm.events import ErrorInfo as ErrorInfo
+    from streamllm.events import Event as Event
+    from streamllm.events import LLMEnd as LLMEnd
+    from streamllm.events import LLMError as LLMError
+    from streamllm.events import LLMStart as LLMStart
+    from streamllm.events import NewToken as NewToken
+    from streamllm.events import event_json as event_json
+    from streamllm.events import event_json_schema as event_json_schema
+    from streamllm.events import parse_event as parse_event
+    from streamllm.handlers import DEFAULT_PRICES as DEFAULT_PRICES
+    from streamllm.handlers import JSONLRecorder as JSONLRecorder
+    from streamllm.handlers import LatencyHandler as LatencyHandler
+    from streamllm.handlers import LatencyStats as LatencyStats
+    from streamllm.handlers import LoggingHandler as LoggingHandler
+    from streamllm.handlers import OpenTelemetryHandler as OpenTelemetryHandler
+    from streamllm.handlers import Price as Price
+    from streamllm.handlers import ResultCollector as ResultCollector
+    from streamllm.handlers import StdOutHandler as StdOutHandler
+    from streamllm.handlers import StreamingStdOutHandler as StreamingStdOutHandler
+    from streamllm.handlers import TokenCounter as TokenCounter
+    from streamllm.handlers import areplay as areplay
+    from streamllm.handlers import read_recording as read_recording
+    from streamllm.handlers import replay as replay
+    from streamllm.messages import Message as Message
+    from streamllm.models import BaseLLM as BaseLLM
+    from streamllm.models import CallOptions as CallOptions
+    from streamllm.models import ChatAnthropic as ChatAnthropic
+    from streamllm.models import ChatOpenAI as ChatOpenAI
+    from streamllm.models import FakeListLLM as FakeListLLM
+    from streamllm.models import FakeNonStreamingLLM as FakeNonStreamingLLM
+    from streamllm.models import HTTPProvider as HTTPProvider
+    from streamllm.models import LlamaCpp as LlamaCpp
+    from streamllm.models import LLMInput as LLMInput
+    from streamllm.models import Ollama as Ollama
+    from streamllm.models import OpenAI as OpenAI
+    from streamllm.models import RunnableConfig as RunnableConfig
+    from streamllm.outputs import Generation as Generation
+    from streamllm.outputs import GenerationChunk as GenerationChunk
+    from streamllm.outputs import LLMResult as LLMResult
+    from streamllm.outputs import TokenUsage as TokenUsage
+    from streamllm.request import Request as Request
 
-__version__ = "0.1.0"
-
-_LAZY = {
-    "AsyncCallbackHandler": "streamllm.callbacks.base",
-    "AuthenticationError": "streamllm.errors",
-    "BackgroundHandler": "streamllm.callbacks.background",
-    "BaseLLM": "streamllm.models",
-    "CallbackHandler": "streamllm.callbacks.base",
-    "CallbackManager": "streamllm.callbacks.manager",
-    "ChainEnd": "streamllm.events",
-    "ChainError": "streamllm.events",
-    "ChainStart": "streamllm.events",
-    "ChatAnthropic": "streamllm.models",
-    "ChatOpenAI": "streamllm.models",
-    "ConfigurationError": "streamllm.errors",
-    "ErrorInfo": "streamllm.events",
-    "Event": "streamllm.events",
-    "FakeListLLM": "streamllm.models",
-    "FakeNonStreamingLLM": "streamllm.models",
-    "Generation": "streamllm.outputs",
-    "GenerationChunk": "streamllm.outputs",
-    "HandlerError": "streamllm.errors",
-    "JSONLRecorder": "streamllm.handlers",
-    "LLMEnd": "streamllm.events",
-    "LLMError": "streamllm.events",
-    "LLMResult": "streamllm.outputs",
-    "LLMStart": "streamllm.events",
-    "LatencyHandler": "streamllm.handlers",
-    "LlamaCpp": "streamllm.models",
-    "LoggingHandler": "streamllm.handlers",
-    "Message": "streamllm.messages",
-    "NewToken": "streamllm.events",
-    "Ollama": "streamllm.models",
-    "OpenAI": "streamllm.models",
-    "OpenTelemetryHandler": "streamllm.handlers",
-    "ProviderConnectionError": "streamllm.errors",
-    "ProviderError": "streamllm.errors",
-    "ProviderStatusError": "streamllm.errors",
-    "ProviderTimeout": "streamllm.errors",
-    "RateLimitError": "streamllm.errors",
-    "ResultCollector": "streamllm.handlers",
-    "RunManager": "streamllm.callbacks.manager",
-    "SCHEMA_VERSION": "streamllm.events",
-    "StdOutHandler": "streamllm.handlers",
-    "StreamLLMError": "streamllm.errors",
-    "StreamProtocolError": "streamllm.errors",
-    "StreamingStdOutHandler": "streamllm.handlers",
-    "TokenCounter": "streamllm.handlers",
-    "TokenUsage": "streamllm.outputs",
-    "add_global_handler": "streamllm.callbacks.context",
-    "copy_context_executor": "streamllm.callbacks.context",
-    "handler_failures": "streamllm.callbacks.failures",
-    "parse_event": "streamllm.events",
-    "remove_global_handler": "streamllm.callbacks.context",
-    "replay": "streamllm.handlers",
-    "set_global_handlers": "streamllm.callbacks.context",
-    "shutdown": "streamllm.callbacks.loop",
-    "traced": "streamllm.callbacks.tracing",
-    "tracing": "streamllm.callbacks.context",
+#: The public surface: module, then the names it gives (each name once).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "streamllm.callbacks.background": ("BackgroundHandler",),
+    "streamllm.callbacks.base": ("AsyncCallbackHandler", "CallbackHandler"),
+    "streamllm.callbacks.context": (
+        "add_global_handler",
+        "copy_context_executor",
+        "remove_global_handler",
+        "set_global_handlers",
+        "tracing",
+    ),
+    "streamllm.callbacks.failures": ("handler_failures",),
+    "streamllm.callbacks.loop": ("shutdown",),
+    "streamllm.callbacks.manager": ("CallbackManager", "RunManager"),
+    "streamllm.callbacks.tracing": ("traced",),
+    "streamllm.errors": (
+        "AuthenticationError",
+        "BusError",
+        "ConfigurationError",
+        "HandlerError",
+        "ProviderConnectionError",
+        "ProviderError",
+        "ProviderStatusError",
+        "ProviderTimeout",
+        "RateLimitError",
+        "RecordingError",
+        "StreamLLMError",
+        "StreamProtocolError",
+    ),
+    "streamllm.events": (
+        "SCHEMA_VERSION",
+        "BaseEvent",
+        "ChainEnd",
+        "ChainError",
+        "ChainStart",
+        "ErrorInfo",
+        "Event",
+        "LLMEnd",
+        "LLMError",
+        "LLMStart",
+        "NewToken",
+        "event_json",
+        "event_json_schema",
+        "parse_event",
+    ),
+    "streamllm.handlers": (
+        "DEFAULT_PRICES",
+        "JSONLRecorder",
+        "LatencyHandler",
+        "LatencyStats",
+        "LoggingHandler",
+        "OpenTelemetryHandler",
+        "Price",
+        "ResultCollector",
+        "StdOutHandler",
+        "StreamingStdOutHandler",
+        "TokenCounter",
+        "areplay",
+        "read_recording",
+        "replay",
+    ),
+    "streamllm.messages": ("Message",),
+    "streamllm.models": (
+        "BaseLLM",
+        "CallOptions",
+        "ChatAnthropic",
+        "ChatOpenAI",
+        "FakeListLLM",
+        "FakeNonStreamingLLM",
+        "HTTPProvider",
+        "LLMInput",
+        "LlamaCpp",
+        "Ollama",
+        "OpenAI",
+        "RunnableConfig",
+    ),
+    "streamllm.outputs": ("Generation", "GenerationChunk", "LLMResult", "TokenUsage"),
+    "streamllm.request": ("Request",),
 }
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "AsyncCallbackHandler",
-    "AuthenticationError",
-    "BackgroundHandler",
-    "BaseLLM",
-    "CallbackHandler",
-    "CallbackManager",
-    "ChainEnd",
-    "ChainError",
-    "ChainStart",
-    "ChatAnthropic",
-    "ChatOpenAI",
-    "ConfigurationError",
-    "ErrorInfo",
-    "Event",
-    "FakeListLLM",
-    "FakeNonStreamingLLM",
-    "Generation",
-    "GenerationChunk",
-    "HandlerError",
-    "JSONLRecorder",
-    "LLMEnd",
-    "LLMError",
-    "LLMResult",
-    "LLMStart",
-    "LatencyHandler",
-    "LlamaCpp",
-    "LoggingHandler",
-    "Message",
-    "NewToken",
-    "Ollama",
-    "OpenAI",
-    "OpenTelemetryHandler",
-    "ProviderConnectionError",
-    "ProviderError",
-    "ProviderStatusError",
-    "ProviderTimeout",
-    "RateLimitError",
-    "ResultCollector",
-    "RunManager",
-    "StdOutHandler",
-    "StreamLLMError",
-    "StreamProtocolError",
-    "StreamingStdOutHandler",
-    "TokenCounter",
-    "TokenUsage",
-    "__version__",
-    "add_global_handler",
-    "copy_context_executor",
-    "handler_failures",
-    "parse_event",
-    "remove_global_handler",
-    "replay",
-    "set_global_handlers",
-    "shutdown",
-    "traced",
-    "tracing",
-]
+_LAZY = by_name(_EXPORTS)
+
+__all__ = sorted([*_LAZY, "__version__"])
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

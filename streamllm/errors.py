@@ -3,6 +3,9 @@
 Every error the library raises on purpose derives from :class:`StreamLLMError`.
 Messages never contain an API key: provider errors carry the server's message
 and status, never the request headers.
+
+This module is the ground floor: it imports nothing from streamllm, so every
+other module can raise these.
 """
 
 from __future__ import annotations
@@ -10,10 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from streamllm.events import Event
+    # Only for the annotation: importing pydantic would make every
+    # `except streamllm.ConfigurationError` pay for it.
+    from pydantic import BaseModel
 
 __all__ = [
     "AuthenticationError",
+    "BusError",
     "ConfigurationError",
     "HandlerError",
     "ProviderConnectionError",
@@ -21,6 +27,7 @@ __all__ = [
     "ProviderStatusError",
     "ProviderTimeout",
     "RateLimitError",
+    "RecordingError",
     "StreamLLMError",
     "StreamProtocolError",
 ]
@@ -43,7 +50,15 @@ class ProviderConnectionError(ProviderError):
 
 
 class ProviderTimeout(ProviderError):
-    """One of streamllm's own timeouts (connect, first token, idle) expired."""
+    """One of streamllm's own timeouts expired; ``phase`` names which.
+
+    ``phase`` is ``"connect"``, ``"first_token"``, ``"idle"`` or ``"pool"``
+    (``None`` where the provider does not say).
+    """
+
+    def __init__(self, message: str, *, phase: str | None = None) -> None:
+        super().__init__(message)
+        self.phase = phase
 
 
 class ProviderStatusError(ProviderError):
@@ -79,9 +94,32 @@ class StreamProtocolError(StreamLLMError):
 
 
 class HandlerError(StreamLLMError):
-    """A handler with ``raise_error = True`` failed; the original is ``__cause__``."""
+    """A handler with ``raise_error = True`` failed; the original is ``__cause__``.
 
-    def __init__(self, message: str, *, handler: Any, event: Event | None) -> None:
+    ``event`` is the event it failed on (one of :mod:`streamllm.events`, typed
+    here as a pydantic model so that this module stays below the events).
+    """
+
+    def __init__(self, message: str, *, handler: Any, event: BaseModel | None) -> None:
         super().__init__(message)
         self.handler = handler
         self.event = event
+
+
+class RecordingError(StreamLLMError, ValueError):
+    """A recording that cannot be read: no header, or a line that is not an event.
+
+    ``path`` and ``line`` (1-based) say where.
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class BusError(StreamLLMError):
+    """The bus (Redis) could not be reached or answered wrongly.
+
+    The URL's password is never in its message.
+    """

@@ -1,27 +1,47 @@
 """The typed lifecycle events (DESIGN.md section 2).
 
 Every event is a frozen pydantic model; together they form one discriminated
-union on ``type``, :data:`Event`. A JSON line read back through
-:func:`parse_event` gives an equal event::
+union on ``type``, :data:`Event`. What an event holds is read-only too: its
+mappings are :class:`~streamllm._frozen.FrozenDict`\\ s, so a handler cannot
+change what the next handler (or the model) sees. A JSON line written by
+:func:`event_json` and read back through :func:`parse_event` gives an equal
+event::
 
-    >>> from streamllm.events import parse_event
-    >>> event = parse_event(line)          # doctest: +SKIP
-    >>> parse_event(event.model_dump_json()) == event   # doctest: +SKIP
+    >>> from streamllm.events import event_json, parse_event
+    >>> parse_event(event_json(event)) == event   # doctest: +SKIP
     True
+
+A new kind of event is a class here (with its ``slot``, ``hook`` and
+``phase``), a member of :data:`Event` and of :data:`EVENT_CLASSES`, and
+nothing else: the callbacks layer reads the rest from these class variables.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
+import json
+import re
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic_core import PydanticSerializationError
 
+from streamllm._fast import trusted_event
+from streamllm._frozen import FrozenDict, JsonMapping, freeze
 from streamllm.messages import Message
 from streamllm.outputs import LLMResult
 
 __all__ = [
+    "EVENT_CLASSES",
     "HOOKS",
     "SCHEMA_VERSION",
     "BaseEvent",
@@ -34,46 +54,41 @@ __all__ = [
     "LLMError",
     "LLMStart",
     "NewToken",
+    "Phase",
     "Reason",
+    "event_json",
     "event_json_schema",
     "parse_event",
 ]
+
+#: A JSON value whose containers are read-only (``ChainEnd.outputs``).
+FrozenJson = Annotated[JsonValue, AfterValidator(freeze)]
 
 #: The version of the event schema; recordings carry it in their header.
 SCHEMA_VERSION = 1
 
 Reason = Literal["cancelled", "timeout", "failed"]
 
-#: Hook names, in the order of each event class's ``kind``.
-HOOKS: tuple[str, ...] = (
-    "on_llm_start",
-    "on_llm_new_token",
-    "on_llm_end",
-    "on_llm_error",
-    "on_chain_start",
-    "on_chain_end",
-    "on_chain_error",
-)
+Phase = Literal["start", "step", "end", "error"]
 
 
 class BaseEvent(BaseModel):
-    """Fields common to every event."""
+    """Fields common to every event.
+
+    Each event class also says, as class variables, how it is delivered:
+    ``slot`` (its index in :data:`EVENT_CLASSES`, the dispatcher's table key),
+    ``hook`` (the handler method it calls), ``phase`` (where it stands in its
+    run's lifecycle) and ``droppable`` (whether a full queue may drop it).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: Index into :data:`HOOKS`; the dispatcher's table key.
+    slot: ClassVar[int]
+    hook: ClassVar[str]
+    phase: ClassVar[Phase]
+    droppable: ClassVar[bool] = False
+    #: The former name of ``slot``, kept while the callbacks move over.
     kind: ClassVar[int]
-
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, item: str) -> Any:
-            # Events built on the hot path (streamllm._fast.trusted) set only
-            # ``__dict__``; these answers are what validation would have stored.
-            if item == "__pydantic_fields_set__":
-                return _FIELDS_SET[type(self)]
-            if item in ("__pydantic_extra__", "__pydantic_private__"):
-                return None
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
 
     run_id: UUID
     parent_run_id: UUID | None = None
@@ -83,7 +98,7 @@ class BaseEvent(BaseModel):
     monotonic: float
     name: str
     tags: tuple[str, ...] = ()
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    metadata: JsonMapping = Field(default_factory=FrozenDict)
 
 
 class ErrorInfo(BaseModel):
@@ -102,65 +117,99 @@ class ErrorInfo(BaseModel):
 class LLMStart(BaseEvent):
     """Before the provider is called."""
 
-    kind: ClassVar[int] = 0
+    slot: ClassVar[int] = 0
+    hook: ClassVar[str] = "on_llm_start"
+    phase: ClassVar[Phase] = "start"
     type: Literal["llm_start"] = "llm_start"
     model: str
     prompt: str | None = None
     messages: tuple[Message, ...] | None = None
-    invocation_params: dict[str, JsonValue] = Field(default_factory=dict)
+    invocation_params: JsonMapping = Field(default_factory=FrozenDict)
 
 
 class NewToken(BaseEvent):
     """A streamed text chunk, before the consumer sees it."""
 
-    kind: ClassVar[int] = 1
+    slot: ClassVar[int] = 1
+    hook: ClassVar[str] = "on_llm_new_token"
+    phase: ClassVar[Phase] = "step"
+    droppable: ClassVar[bool] = True
     type: Literal["new_token"] = "new_token"
     token: str
     index: int = Field(ge=0)
-    chunk: dict[str, JsonValue] | None = None
-
-
-class LLMEnd(BaseEvent):
-    """The run finished normally."""
-
-    kind: ClassVar[int] = 2
-    type: Literal["llm_end"] = "llm_end"
-    result: LLMResult
+    chunk: JsonMapping | None = None
 
 
 class LLMError(BaseEvent):
     """The run failed or was abandoned; ``partial`` holds what had streamed."""
 
-    kind: ClassVar[int] = 3
+    slot: ClassVar[int] = 3
+    hook: ClassVar[str] = "on_llm_error"
+    phase: ClassVar[Phase] = "error"
     type: Literal["llm_error"] = "llm_error"
     error: ErrorInfo
     reason: Reason
     partial: LLMResult
 
 
+class LLMEnd(BaseEvent):
+    """The run finished normally."""
+
+    slot: ClassVar[int] = 2
+    hook: ClassVar[str] = "on_llm_end"
+    phase: ClassVar[Phase] = "end"
+    type: Literal["llm_end"] = "llm_end"
+    result: LLMResult
+
+    def as_failure(self, error: ErrorInfo) -> LLMError:
+        """The ``LLMError(reason="failed")`` that replaces this event when the end
+        itself fails (a ``raise_error`` handler): same run, ``seq`` and time,
+        with this result as the partial one."""
+        return _twin(self, LLMError, {"error": error, "reason": "failed", "partial": self.result})
+
+
 class ChainStart(BaseEvent):
     """A user-defined parent run began."""
 
-    kind: ClassVar[int] = 4
+    slot: ClassVar[int] = 4
+    hook: ClassVar[str] = "on_chain_start"
+    phase: ClassVar[Phase] = "start"
     type: Literal["chain_start"] = "chain_start"
-    inputs: dict[str, JsonValue] | None = None
-
-
-class ChainEnd(BaseEvent):
-    """A user-defined parent run finished."""
-
-    kind: ClassVar[int] = 5
-    type: Literal["chain_end"] = "chain_end"
-    outputs: JsonValue = None
+    inputs: JsonMapping | None = None
 
 
 class ChainError(BaseEvent):
     """A user-defined parent run failed or was cancelled."""
 
-    kind: ClassVar[int] = 6
+    slot: ClassVar[int] = 6
+    hook: ClassVar[str] = "on_chain_error"
+    phase: ClassVar[Phase] = "error"
     type: Literal["chain_error"] = "chain_error"
     error: ErrorInfo
     reason: Reason
+
+
+class ChainEnd(BaseEvent):
+    """A user-defined parent run finished."""
+
+    slot: ClassVar[int] = 5
+    hook: ClassVar[str] = "on_chain_end"
+    phase: ClassVar[Phase] = "end"
+    type: Literal["chain_end"] = "chain_end"
+    outputs: FrozenJson = None
+
+    def as_failure(self, error: ErrorInfo) -> ChainError:
+        """The ``ChainError(reason="failed")`` that replaces this event when the
+        end itself fails; same run, ``seq`` and time."""
+        return _twin(self, ChainError, {"error": error, "reason": "failed"})
+
+
+_E = TypeVar("_E", bound=BaseEvent)
+
+
+def _twin(event: BaseEvent, cls: type[_E], fields: dict[str, Any]) -> _E:
+    common = {name: event.__dict__[name] for name in BaseEvent.model_fields}
+    return trusted_event(cls, {**common, "type": cls.model_fields["type"].default, **fields})
 
 
 Event: TypeAlias = Annotated[
@@ -168,6 +217,7 @@ Event: TypeAlias = Annotated[
     Field(discriminator="type"),
 ]
 
+#: Every event class, in ``slot`` order.
 EVENT_CLASSES: tuple[type[BaseEvent], ...] = (
     LLMStart,
     NewToken,
@@ -178,9 +228,14 @@ EVENT_CLASSES: tuple[type[BaseEvent], ...] = (
     ChainError,
 )
 
-_FIELDS_SET: dict[type[BaseEvent], frozenset[str]] = {
-    cls: frozenset(cls.model_fields) for cls in EVENT_CLASSES
-}
+#: Hook names, in ``slot`` order.
+HOOKS: tuple[str, ...] = tuple(cls.hook for cls in EVENT_CLASSES)
+
+for _slot, _cls in enumerate(EVENT_CLASSES):
+    if _cls.slot != _slot:  # pragma: no cover - a programming error, caught at import
+        raise AssertionError(f"{_cls.__name__}.slot is {_cls.slot}, expected {_slot}")
+    _cls.kind = _slot
+
 
 @functools.cache
 def _adapter() -> TypeAdapter[Event]:
@@ -189,11 +244,46 @@ def _adapter() -> TypeAdapter[Event]:
     return TypeAdapter(Event)
 
 
+def event_json(event: BaseModel) -> str:
+    """One event as a line of JSON (without the newline), whatever text it holds.
+
+    Text from a provider may hold a lone surrogate (``"\\ud83d"`` is valid
+    JSON, and one half of an emoji split across two chunks arrives so). Such a
+    code point cannot be written as UTF-8, so it is written as its JSON escape,
+    ``\\ud83d``, which :func:`parse_event` reads back to the same text. Use this,
+    not ``model_dump_json``, wherever events leave the process (files, the bus).
+    """
+    try:
+        return event.model_dump_json()
+    except PydanticSerializationError:
+        # Rare: only text with a surrogate gets here, so the slower path is fine.
+        text = json.dumps(event.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub(_escape, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04x}"
+
+
 def parse_event(data: str | bytes | dict[str, Any]) -> Event:
     """Read one event back from a JSON line (or an already-decoded mapping)."""
     if isinstance(data, dict):
         return _adapter().validate_python(data)
-    return _adapter().validate_json(data)
+    try:
+        return _adapter().validate_json(data)
+    except ValidationError as exc:
+        # pydantic's JSON parser refuses an escaped lone surrogate, which
+        # event_json writes for such text; the standard library reads it.
+        if exc.errors()[0]["type"] != "json_invalid":
+            raise
+        try:
+            decoded = json.loads(data)
+        except ValueError:
+            raise exc from None
+        return _adapter().validate_python(decoded)
 
 
 def event_json_schema() -> dict[str, Any]:

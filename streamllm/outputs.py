@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, final
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from streamllm._frozen import freeze_mapping
 
 __all__ = [
     "FinishReason",
@@ -52,6 +54,12 @@ class TokenUsage(BaseModel):
     ``"estimated"`` otherwise. A count that is not known is ``None``, never 0.
     Adding usages sums them; a sum with an unknown part is unknown, and a sum
     with an estimated part is estimated.
+
+    The details are parts of the main counts, not additions to them:
+    ``cache_read_tokens`` (served from the provider's prompt cache) and
+    ``cache_write_tokens`` (written to it on this call) are part of
+    ``prompt_tokens``, which is always the whole input; ``reasoning_tokens``
+    (spent thinking) is part of ``completion_tokens``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -60,6 +68,9 @@ class TokenUsage(BaseModel):
     completion_tokens: int | None = Field(default=None, ge=0)
     total_tokens: int | None = Field(default=None, ge=0)
     source: Literal["provider", "estimated"] = "provider"
+    cache_read_tokens: int | None = Field(default=None, ge=0)
+    cache_write_tokens: int | None = Field(default=None, ge=0)
+    reasoning_tokens: int | None = Field(default=None, ge=0)
 
     @classmethod
     def of(
@@ -68,6 +79,10 @@ class TokenUsage(BaseModel):
         completion_tokens: int | None,
         source: Literal["provider", "estimated"] = "provider",
         total_tokens: int | None = None,
+        *,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
     ) -> TokenUsage:
         """Build a usage, deriving the total when both parts are known."""
         if total_tokens is None and prompt_tokens is not None and completion_tokens is not None:
@@ -77,6 +92,9 @@ class TokenUsage(BaseModel):
             completion_tokens=completion_tokens,
             total_tokens=total_tokens,
             source=source,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
+            reasoning_tokens=reasoning_tokens,
         )
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
@@ -85,12 +103,8 @@ class TokenUsage(BaseModel):
         source: Literal["provider", "estimated"] = (
             "estimated" if "estimated" in (self.source, other.source) else "provider"
         )
-        return TokenUsage(
-            prompt_tokens=_add(self.prompt_tokens, other.prompt_tokens),
-            completion_tokens=_add(self.completion_tokens, other.completion_tokens),
-            total_tokens=_add(self.total_tokens, other.total_tokens),
-            source=source,
-        )
+        counts = {name: _add(getattr(self, name), getattr(other, name)) for name in _COUNTS}
+        return TokenUsage.model_validate({**counts, "source": source})
 
     @staticmethod
     def total(usages: Iterable[TokenUsage | None]) -> TokenUsage | None:
@@ -101,6 +115,9 @@ class TokenUsage(BaseModel):
                 return None
             out = usage if out is None else out + usage
         return out
+
+
+_COUNTS = tuple(name for name in TokenUsage.model_fields if name != "source")
 
 
 def _add(a: int | None, b: int | None) -> int | None:
@@ -115,9 +132,20 @@ class GenerationChunk:
     ``extras`` holds per-token provider data such as logprobs; ``finish_reason``
     is the provider's own value; ``usage`` is set on the chunk that reports it.
     Chunks add up: ``a + b`` joins the text and keeps the latest metadata.
+
+    ``extras`` must be JSON-compatible, since it becomes ``NewToken.chunk``. It
+    is checked here, where the provider builds the chunk, and kept read-only;
+    anything else raises ``TypeError`` (``ValueError`` for NaN or infinity)
+    naming the offending key, so a provider bug fails in the provider::
+
+        >>> GenerationChunk("a", extras={"ids": {1, 2}})
+        Traceback (most recent call last):
+        TypeError: GenerationChunk extras['ids'] is a set, which is not a JSON value
     """
 
     __slots__ = ("extras", "finish_reason", "text", "usage")
+
+    extras: Mapping[str, JsonValue] | None
 
     def __init__(
         self,
@@ -128,7 +156,7 @@ class GenerationChunk:
         usage: TokenUsage | None = None,
     ) -> None:
         self.text = text
-        self.extras = extras
+        self.extras = None if extras is None else freeze_mapping(extras, "GenerationChunk extras")
         self.finish_reason = finish_reason
         self.usage = usage
 
@@ -139,6 +167,7 @@ class GenerationChunk:
         if self.extras is None or other.extras is None:
             extras = other.extras if self.extras is None else self.extras
         else:
+            # Both parts are frozen already: re-freezing the merge is one shallow pass.
             extras = {**self.extras, **other.extras}
         return GenerationChunk(
             self.text + other.text,

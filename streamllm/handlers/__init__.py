@@ -12,9 +12,9 @@ does not need OpenTelemetry installed (it comes with the ``[otel]`` extra).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from streamllm._lazy import lazy_exports
 from streamllm.handlers.collector import ResultCollector
 from streamllm.handlers.counter import DEFAULT_PRICES, Price, TokenCounter
 from streamllm.handlers.latency import LatencyHandler, LatencyStats
@@ -27,6 +27,9 @@ from streamllm.handlers.recorder import (
     replay,
 )
 from streamllm.handlers.stdout import StdOutHandler, StreamingStdOutHandler
+
+if TYPE_CHECKING:
+    from streamllm.handlers.otel import OpenTelemetryHandler
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -46,16 +49,8 @@ __all__ = [
     "replay",
 ]
 
+# Lazy so that importing the handlers never requires OpenTelemetry. Not cached
+# in the package: a test may swap the module, and the lookup is cheap.
 _LAZY = {"OpenTelemetryHandler": "streamllm.handlers.otel"}
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy so that importing the handlers never requires OpenTelemetry.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__, cache=False)
