@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from streamllm._lazy import lazy_exports
-from streamllm.models.base import BaseLLM, LLMInput, RunnableConfig
+from streamllm.models.base import BaseLLM, CallOptions, LLMInput, RunnableConfig
 from streamllm.models.fake import FakeListLLM, FakeNonStreamingLLM
 
 if TYPE_CHECKING:
     from streamllm.models.anthropic import ChatAnthropic
+    from streamllm.models.http import HTTPProvider
     from streamllm.models.llamacpp import LlamaCpp
     from streamllm.models.ollama import Ollama
     from streamllm.models.openai import ChatOpenAI, OpenAI
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "ChatAnthropic": "streamllm.models.anthropic",
     "ChatOpenAI": "streamllm.models.openai",
+    "HTTPProvider": "streamllm.models.http",
     "LlamaCpp": "streamllm.models.llamacpp",
     "Ollama": "streamllm.models.ollama",
     "OpenAI": "streamllm.models.openai",
@@ -28,10 +30,12 @@ _LAZY = {
 
 __all__ = [
     "BaseLLM",
+    "CallOptions",
     "ChatAnthropic",
     "ChatOpenAI",
     "FakeListLLM",
     "FakeNonStreamingLLM",
+    "HTTPProvider",
     "LLMInput",
     "LlamaCpp",
     "Ollama",

@@ -4,90 +4,83 @@ Providers only yield :class:`GenerationChunk`s. These drivers fire ``LLMStart``,
 one ``NewToken`` per non-empty chunk (before the consumer sees it), and exactly
 one terminal event, whatever happens: exhaustion, an error, ``close()`` or
 garbage collection of the iterator (``GeneratorExit``), task cancellation or
-Ctrl-C. The sync and async drivers have the same shape; the event building and
-dispatch they share lives in :class:`RunManager`.
+Ctrl-C.
+
+Data flows one way: the model hands a driver a :class:`Call` (its name, the
+request, a function opening the chunk stream, a usage estimator), the driver
+hands events to the :class:`RunManager`, the manager to the handlers. The
+decisions the two drivers share (which terminal event, with which result, and
+whether a handler's failure may replace the error) are in :class:`Call`; the
+drivers keep only the iteration, which is what differs between sync and async.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
-from typing import TYPE_CHECKING, Any, final
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, final
 
-from streamllm._fast import all_fields, trusted
 from streamllm.callbacks.manager import RunManager, reason_for
 from streamllm.errors import HandlerError
-from streamllm.events import LLMError
-from streamllm.messages import Message
-from streamllm.outputs import (
-    Generation,
-    GenerationChunk,
-    LLMResult,
-    TokenUsage,
-    normalize_finish_reason,
-)
+from streamllm.events import LLMEnd, LLMError
+from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
+from streamllm.request import BLOCK, Outcome, Request
 
-if TYPE_CHECKING:
-    from streamllm.models.base import BaseLLM
+__all__ = ["Call", "adrive", "drive"]
 
-__all__ = ["Outcome", "Request", "adrive", "drive"]
-
-_GEN_FIELDS = all_fields(Generation)
-_RESULT_FIELDS = all_fields(LLMResult)
-_USAGE_FIELDS = all_fields(TokenUsage)
+_EMPTY_RESULT = LLMResult(generations=())
 
 
 @final
-class Request:
-    """What a provider is asked: the input and the call's parameters.
+class Call:
+    """What a driver needs from the model for one run, and the I/O-free part
+    of ending it.
 
-    ``retries`` is for the provider to count the retries it made; the result
-    records it. ``params`` holds the generation parameters that are set.
+    ``chunks`` opens the provider's chunk stream (called inside the driver, so
+    a failure to open it still ends the run with its terminal event);
+    ``estimate`` counts the tokens of a text when the provider reported none.
     """
 
-    __slots__ = ("messages", "params", "prompt", "retries")
+    __slots__ = ("achunks", "chunks", "estimate", "model", "request")
 
     def __init__(
         self,
-        prompt: str | None,
-        messages: tuple[Message, ...] | None,
-        params: dict[str, Any],
+        model: str,
+        request: Request,
+        chunks: Callable[[], Iterator[GenerationChunk]],
+        achunks: Callable[[], AsyncIterator[GenerationChunk]],
+        estimate: Callable[[Request, str], TokenUsage],
     ) -> None:
-        self.prompt = prompt
-        self.messages = messages
-        self.params = params
-        self.retries = 0
+        self.model = model
+        self.request = request
+        self.chunks = chunks
+        self.achunks = achunks
+        self.estimate = estimate
 
-    def as_messages(self) -> tuple[Message, ...]:
-        """The input as chat messages (a prompt becomes one user message)."""
-        if self.messages is not None:
-            return self.messages
-        return (Message(role="user", content=self.prompt or ""),)
+    def start(self, run: RunManager) -> Any:
+        request = self.request
+        return run.start_event(self.model, request.prompt, request.messages, request.params)
 
-    def as_prompt(self) -> str:
-        """The input as one prompt string (messages are joined, one per line)."""
-        if self.prompt is not None:
-            return self.prompt
-        return "\n".join(
-            m.content if m.role == "user" else f"{m.role}: {m.content}" for m in self.messages or ()
+    def result(self, run: RunManager, outcome: Outcome) -> LLMResult:
+        request = self.request
+        return outcome.build(
+            self.model, run.run_id, request, lambda text: self.estimate(request, text)
         )
 
+    def failure(self, run: RunManager, outcome: Outcome, exc: BaseException) -> tuple[Any, bool]:
+        """The terminal error event for ``exc``, and whether a handler's failure
+        on it may replace ``exc`` for the caller (never for cancellation)."""
+        if isinstance(exc, HandlerError):
+            run.clear_failure()
+        reason = reason_for(exc)
+        partial = self.result(run, outcome) if run.wants(LLMError.kind) else _EMPTY_RESULT
+        return run.error_event(exc, reason, partial), reason == "failed"
 
-@final
-class Outcome:
-    """What a finished run leaves behind for ``invoke``/``generate``."""
-
-    __slots__ = ("result", "texts")
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.result: LLMResult | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self.texts)
+    def success(self, run: RunManager, outcome: Outcome, need_result: bool) -> Any:
+        if need_result or run.wants(LLMEnd.kind):
+            outcome.result = self.result(run, outcome)
+        return run.end_event(outcome.result if outcome.result is not None else _EMPTY_RESULT)
 
 
 def _close(it: Any) -> None:
@@ -102,193 +95,82 @@ async def _aclose(it: Any) -> None:
         await aclose()
 
 
-def build_result(
-    model: BaseLLM,
-    run: RunManager,
-    request: Request,
-    texts: list[str],
-    finish: str | None,
-    usage: TokenUsage | None,
-) -> LLMResult:
-    text = "".join(texts)
-    if usage is None:
-        usage = model._estimate_usage(request, text)
-    generation = trusted(
-        Generation,
-        {
-            "text": text,
-            "finish_reason": normalize_finish_reason(finish),
-            "provider_finish_reason": finish,
-        },
-        _GEN_FIELDS,
-    )
-    return trusted(
-        LLMResult,
-        {
-            "generations": ((generation,),),
-            "usage": usage,
-            "model": model.model_name,
-            "run_ids": (run.run_id,),
-            "retries": request.retries,
-        },
-        _RESULT_FIELDS,
-    )
-
-
-def estimated_usage(prompt_tokens: int | None, completion_tokens: int | None) -> TokenUsage:
-    total = (
-        None
-        if prompt_tokens is None or completion_tokens is None
-        else prompt_tokens + completion_tokens
-    )
-    return trusted(
-        TokenUsage,
-        {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": total,
-            "source": "estimated",
-        },
-        _USAGE_FIELDS,
-    )
-
-
-def _start(model: BaseLLM, run: RunManager, request: Request) -> Any:
-    return run.start_event(
-        model.model_name, request.prompt, request.messages, model.invocation_params
-    )
-
-
-def _failure(
-    model: BaseLLM,
-    run: RunManager,
-    request: Request,
-    outcome: Outcome,
-    state: list[Any],
-    exc: BaseException,
-) -> tuple[Any, bool]:
-    """The terminal error event for ``exc``, and whether a handler's failure on it
-    may replace ``exc`` for the caller (never for cancellation)."""
-    if isinstance(exc, HandlerError):
-        run.clear_failure()
-    reason = reason_for(exc)
-    partial = (
-        build_result(model, run, request, outcome.texts, state[0], state[1])
-        if run.wants(LLMError.kind)
-        else _EMPTY_RESULT
-    )
-    return run.error_event(exc, reason, partial), reason == "failed"
-
-
-def _success(
-    model: BaseLLM,
-    run: RunManager,
-    request: Request,
-    outcome: Outcome,
-    state: list[Any],
-    need_result: bool,
-) -> Any:
-    if need_result or run.wants(2):
-        outcome.result = build_result(model, run, request, outcome.texts, state[0], state[1])
-    return (
-        run.end_event(outcome.result)
-        if outcome.result is not None
-        else run.end_event(_EMPTY_RESULT)
-    )
-
-
-_EMPTY_RESULT = LLMResult(generations=())
-
-
 def drive(
-    model: BaseLLM,
+    call: Call,
     run: RunManager,
-    request: Request,
     outcome: Outcome,
     *,
-    stream: bool,
+    tokens: bool,
     need_result: bool = False,
     cancel: threading.Event | None = None,
 ) -> Generator[str, None, None]:
-    """Run one model call in sync code, yielding each token after its ``NewToken``."""
+    """Run one model call in sync code, yielding each token after its ``NewToken``
+    (``tokens=False``: no ``NewToken``, as for a non-streaming ``invoke``)."""
     texts = outcome.texts
     append = texts.append
-    state: list[Any] = [None, None]  # finish reason, usage
     emit = run.emit
     it: Any = None
     try:
-        emit(_start(model, run, request))
-        it = model._stream(request) if stream else iter((model._generate(request),))
-        want = stream and run.wants_tokens()
+        emit(call.start(run))
+        it = call.chunks()
+        want = tokens and run.wants_tokens()
         for chunk in it:
-            if chunk.finish_reason is not None:
-                state[0] = chunk.finish_reason
-            if chunk.usage is not None:
-                state[1] = chunk.usage
+            if chunk.finish_reason is not None or chunk.usage is not None:
+                outcome.note(chunk)
             text = chunk.text
             if text:
                 append(text)
+                if len(texts) >= BLOCK:
+                    outcome.compact()
                 if want:
                     emit(run.token_event(text, chunk.extras))
                 yield text
             if cancel is not None and cancel.is_set():
                 raise asyncio.CancelledError("batch cancelled")
         it = None
-    except GeneratorExit as exc:
-        # close() or garbage collection: never wait for async handlers here.
-        _close(it)
-        event, _ = _failure(model, run, request, outcome, state, exc)
-        with contextlib.suppress(HandlerError):
-            emit(event)
-        run.settle(wait=False)
-        raise
     except BaseException as exc:
         _close(it)
-        event, may_replace = _failure(model, run, request, outcome, state, exc)
+        event, may_replace = call.failure(run, outcome, exc)
         replacement: HandlerError | None = None
         try:
-            emit(event)
+            # close() or garbage collection (GeneratorExit): never wait for
+            # async handlers here; a finaliser must not block.
+            run.finish(event, wait=not isinstance(exc, GeneratorExit))
         except HandlerError as handler_exc:
             replacement = handler_exc
-        run.settle(wait=True)
         if replacement is not None and may_replace:
             raise replacement  # noqa: B904 - the original stays as __context__
         raise
-    emit(_success(model, run, request, outcome, state, need_result))
-    late = run.settle(wait=True)
-    if late is not None:
-        raise late
+    run.finish(call.success(run, outcome, need_result))
 
 
 async def adrive(
-    model: BaseLLM,
+    call: Call,
     run: RunManager,
-    request: Request,
     outcome: Outcome,
     *,
-    stream: bool,
+    tokens: bool,
     need_result: bool = False,
 ) -> AsyncGenerator[str, None]:
-    """The async twin of :func:`drive`: async hooks are awaited inline, in order."""
+    """The async form of :func:`drive`: async hooks are awaited inline, in order."""
     texts = outcome.texts
     append = texts.append
-    state: list[Any] = [None, None]
     inline = not run.has_async
-    emit: Callable[[Any], Any] = run.emit
+    emit = run.emit
     aemit = run.aemit
     it: Any = None
     try:
-        await aemit(_start(model, run, request))
-        it = model._astream(request) if stream else _one(await model._agenerate(request))
-        want = stream and run.wants_tokens()
+        await aemit(call.start(run))
+        it = call.achunks()
+        want = tokens and run.wants_tokens()
         async for chunk in it:
-            if chunk.finish_reason is not None:
-                state[0] = chunk.finish_reason
-            if chunk.usage is not None:
-                state[1] = chunk.usage
+            if chunk.finish_reason is not None or chunk.usage is not None:
+                outcome.note(chunk)
             text = chunk.text
             if text:
                 append(text)
+                if len(texts) >= BLOCK:
+                    outcome.compact()
                 if want:
                     if inline:
                         emit(run.token_event(text, chunk.extras))
@@ -296,25 +178,16 @@ async def adrive(
                         await aemit(run.token_event(text, chunk.extras))
                 yield text
         it = None
-    except GeneratorExit as exc:
-        await _aclose(it)
-        event, _ = _failure(model, run, request, outcome, state, exc)
-        with contextlib.suppress(HandlerError):
-            await aemit(event)
-        raise
     except BaseException as exc:
         await _aclose(it)
-        event, may_replace = _failure(model, run, request, outcome, state, exc)
+        event, may_replace = call.failure(run, outcome, exc)
         replacement = None
         try:
-            await aemit(event)
+            await run.afinish(event)
         except HandlerError as handler_exc:
             replacement = handler_exc
+        # Closing (GeneratorExit) or cancelling keeps its own exception.
         if replacement is not None and may_replace:
             raise replacement  # noqa: B904 - the original stays as __context__
         raise
-    await aemit(_success(model, run, request, outcome, state, need_result))
-
-
-async def _one(chunk: GenerationChunk) -> AsyncIterator[GenerationChunk]:
-    yield chunk
+    await run.afinish(call.success(run, outcome, need_result))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, final
 
-from streamllm.errors import StreamLLMError, StreamProtocolError
+from streamllm.errors import StreamProtocolError
 from streamllm.http.errors import load_frame, stream_error
-from streamllm.http.provider import HTTPProvider, HTTPRequest
-from streamllm.http.sse import SSEDecoder
-from streamllm.models._run import Request
+from streamllm.http.parser import FrameParser, HTTPRequest
+from streamllm.http.sse import SSEDecoder, SSEEvent
+from streamllm.models.http import HTTPProvider
 from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Request
 
 __all__ = ["ChatAnthropic"]
 
@@ -26,49 +27,37 @@ _DEFAULT_MAX_TOKENS = 1024
 
 
 @final
-class _Parser:
-    __slots__ = ("_input", "_output", "_sse", "done", "error")
+class _Parser(FrameParser):
+    __slots__ = ("_input", "_output")
 
     def __init__(self) -> None:
-        self._sse = SSEDecoder()
+        super().__init__(SSEDecoder())
         self._input: int | None = None
         self._output: int | None = None
-        self.done = False
-        self.error: StreamLLMError | None = None
 
-    def feed(self, data: bytes) -> list[GenerationChunk]:
-        out: list[GenerationChunk] = []
-        try:
-            for event in self._sse.feed(data):
-                if self.done:
-                    continue
-                frame = load_frame(event.data, "anthropic")
-                kind = frame.get("type") or event.event
-                if kind == "content_block_delta":
-                    delta = frame.get("delta") or {}
-                    text = delta.get("text")
-                    if text and delta.get("type", "text_delta") == "text_delta":
-                        out.append(GenerationChunk(text))
-                elif kind == "message_delta":
-                    self._read_usage(frame.get("usage"))
-                    stop = (frame.get("delta") or {}).get("stop_reason")
-                    if stop:
-                        out.append(GenerationChunk(finish_reason=stop))
-                elif kind == "message_start":
-                    self._read_usage((frame.get("message") or {}).get("usage"))
-                elif kind == "message_stop":
-                    self.done = True
-                    if self._input is not None or self._output is not None:
-                        usage = TokenUsage.of(self._input, self._output, "provider")
-                        out.append(GenerationChunk(usage=usage))
-                elif kind == "error":
-                    raise stream_error("anthropic", frame.get("error", frame))
-                # ping, content_block_start/stop and event types added later: nothing to do
-        except StreamLLMError as exc:
-            if not out:
-                raise
-            self.error = exc  # raised once the chunks before it are delivered
-        return out
+    def _frame(self, event: SSEEvent, out: list[GenerationChunk]) -> None:
+        frame = load_frame(event.data, "anthropic")
+        kind = frame.get("type") or event.event
+        if kind == "content_block_delta":
+            delta = frame.get("delta") or {}
+            text = delta.get("text")
+            if text and delta.get("type", "text_delta") == "text_delta":
+                out.append(GenerationChunk(text))
+        elif kind == "message_delta":
+            self._read_usage(frame.get("usage"))
+            stop = (frame.get("delta") or {}).get("stop_reason")
+            if stop:
+                out.append(GenerationChunk(finish_reason=stop))
+        elif kind == "message_start":
+            self._read_usage((frame.get("message") or {}).get("usage"))
+        elif kind == "message_stop":
+            self.done = True
+            if self._input is not None or self._output is not None:
+                usage = TokenUsage.of(self._input, self._output, "provider")
+                out.append(GenerationChunk(usage=usage))
+        elif kind == "error":
+            raise stream_error("anthropic", frame.get("error", frame))
+        # ping, content_block_start/stop and event types added later: nothing to do
 
     def _read_usage(self, usage: Any) -> None:
         # message_delta's counts are cumulative: the latest value is the total.
@@ -79,7 +68,6 @@ class _Parser:
                 self._output = usage["output_tokens"]
 
     def end(self) -> list[GenerationChunk]:
-        self._sse.end()
         if not self.done:
             raise StreamProtocolError("anthropic: the stream ended without message_stop")
         return []

@@ -2,17 +2,26 @@
 
 A provider subclasses :class:`BaseLLM` and implements ``_stream`` (yield
 :class:`GenerationChunk`), and optionally ``_astream``, ``_generate`` and
-``_agenerate``. The base class fires every event, accumulates the text and
-builds the :class:`LLMResult`; the provider never touches handlers.
+``_agenerate``. The base class hands each call to a run driver
+(:mod:`streamllm.models._run`), which fires every event, accumulates the text
+and builds the :class:`LLMResult`; the provider never touches handlers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypeAlias, final, overload
-from uuid import UUID
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, ClassVar, Literal, Unpack, final
 
 from pydantic import (
     BaseModel,
@@ -24,22 +33,27 @@ from pydantic import (
     field_validator,
 )
 
-from streamllm.callbacks.manager import CallbackManager, check_metadata, check_tags
+from streamllm.callbacks.manager import RunManager, check_metadata
 from streamllm.callbacks.registry import Entry, resolve, resolve_all
 from streamllm.errors import ConfigurationError
 from streamllm.events import Event
 from streamllm.messages import Message, to_messages
-from streamllm.models._batch import arun_batch, run_batch
-from streamllm.models._run import Outcome, Request, adrive, drive, estimated_usage
-from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
+from streamllm.models._batch import Batch
+from streamllm.models._batch_methods import BatchMethods
+from streamllm.models._events import aevents, events
+from streamllm.models._run import Call, adrive, drive
+from streamllm.models.config import (
+    CallOptions,
+    LLMInput,
+    RunnableConfig,
+    configure,
+    max_concurrency,
+)
+from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Outcome, Request, estimated_usage
 
-__all__ = ["BaseLLM", "LLMInput", "RunnableConfig"]
+__all__ = ["BaseLLM", "CallOptions", "LLMInput", "RunnableConfig"]
 
-LLMInput: TypeAlias = str | Sequence[Message | Mapping[str, Any]]
-RunnableConfig: TypeAlias = Mapping[str, Any]
-
-_CONFIG_KEYS = frozenset({"callbacks", "tags", "metadata", "run_name", "run_id"})
-_BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
 _NOT_PARAMS = frozenset({"callbacks", "tags", "metadata", "streaming"})
 
 
@@ -63,8 +77,17 @@ def _config_error(exc: ValidationError, cls: type) -> ConfigurationError:
     return error
 
 
-class BaseLLM(BaseModel):
+async def _one(
+    generate: Callable[[Request], Any], request: Request
+) -> AsyncIterator[GenerationChunk]:
+    yield await generate(request)
+
+
+class BaseLLM(BatchMethods, BaseModel):
     """Base class of every model: a pydantic model whose fields are its parameters.
+
+    Fields are strict where coercion would hide a mistake: ``streaming="yes"``
+    or ``max_tokens=True`` is a :class:`ConfigurationError`, not ``True`` or 1.
 
     >>> from streamllm import FakeListLLM
     >>> model = FakeListLLM(responses=["Hello there"])
@@ -81,15 +104,15 @@ class BaseLLM(BaseModel):
     #: Fields that are not generation parameters and stay out of ``invocation_params``.
     hidden_params: ClassVar[frozenset[str]] = frozenset()
 
-    streaming: bool = False
+    streaming: bool = Field(default=False, strict=True)
     callbacks: list[Any] | None = None
     tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, strict=True)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0, strict=True)
     stop: list[str] | None = None
-    n: int = 1
+    n: int = Field(default=1, strict=True)
 
     # One private slot read through __pydantic_private__ directly: pydantic's
     # own private-attribute access costs ~2 µs, a lot on the per-call path.
@@ -202,14 +225,9 @@ class BaseLLM(BaseModel):
         """
         return (len(text) + 3) // 4
 
-    def _estimate_usage(self, request: Request, text: str) -> TokenUsage:
-        prompt = request.prompt
-        if prompt is None:
-            prompt = "\n".join(m.content for m in request.messages or ())
-        return estimated_usage(self.get_num_tokens(prompt), self.get_num_tokens(text))
-
-    def _has_generate(self) -> bool:
-        return type(self)._generate is not BaseLLM._generate
+    def estimate_usage(self, request: Request, text: str) -> TokenUsage:
+        """The usage of a run whose provider reported none: an estimate."""
+        return estimated_usage(self.get_num_tokens(request.input_text()), self.get_num_tokens(text))
 
     # -- preparing a call -------------------------------------------------
 
@@ -224,109 +242,127 @@ class BaseLLM(BaseModel):
             f"input must be a prompt string or a list of messages, not {type(input).__name__}"
         )
 
-    def _manager(
+    def _use_stream(self) -> bool:
+        return self.streaming or type(self)._generate is BaseLLM._generate
+
+    def _call(self, input: LLMInput, stream: bool) -> Call:
+        """Everything a driver needs for one run on ``input``."""
+        request = self._request(input)
+        if stream:
+            chunks: Callable[[], Iterator[GenerationChunk]] = functools.partial(
+                self._stream, request
+            )
+            achunks: Callable[[], AsyncIterator[GenerationChunk]] = functools.partial(
+                self._astream, request
+            )
+        else:
+            chunks = functools.partial(_single, self._generate, request)
+            achunks = functools.partial(_one, self._agenerate, request)
+        return Call(self.model_name, request, chunks, achunks, self.estimate_usage)
+
+    def _run(
         self,
         config: RunnableConfig | None,
-        kwargs: dict[str, Any],
+        options: Mapping[str, Any],
+        mode: Literal["sync", "async"],
         extra: tuple[Entry, ...] = (),
-        *,
-        batch: bool = False,
-    ) -> tuple[CallbackManager, str, UUID | None]:
-        if config is None and not kwargs and not extra and not self.tags and not self.metadata:
-            return (
-                CallbackManager.configure(inheritable=self._cached.entries),
-                self.model_name,
-                None,
-            )
-        merged: dict[str, Any] = dict(config or {})
-        allowed = _BATCH_CONFIG_KEYS if batch else _CONFIG_KEYS
-        unknown = (set(merged) | set(kwargs)) - allowed
-        if unknown:
-            raise ConfigurationError(
-                f"unknown config key(s) {sorted(unknown)}: use {', '.join(sorted(allowed))}"
-            )
-        callbacks = resolve_all(merged.get("callbacks")) + resolve_all(kwargs.get("callbacks"))
-        tags = (
-            check_tags(self.tags) + check_tags(merged.get("tags")) + check_tags(kwargs.get("tags"))
+    ) -> RunManager:
+        manager, name, run_id = configure(
+            config,
+            options,
+            entries=self._cached.entries,
+            tags=self.tags,
+            metadata=self.metadata,
+            name=self.model_name,
+            extra=extra,
         )
-        metadata = check_metadata(
-            {
-                **(self.metadata or {}),
-                **(merged.get("metadata") or {}),
-                **(kwargs.get("metadata") or {}),
-            }
-        )
-        run_name = kwargs.get("run_name") or merged.get("run_name") or self.model_name
-        run_id = kwargs.get("run_id") or merged.get("run_id")
-        if run_id is not None and not isinstance(run_id, UUID):
-            try:
-                run_id = UUID(str(run_id))
-            except ValueError as exc:
-                raise ConfigurationError(f"run_id {run_id!r} is not a UUID") from exc
-        manager = CallbackManager.configure(
-            local=callbacks + extra,
-            inheritable=self._cached.entries,
-            tags=tuple(dict.fromkeys(tags)),
-            metadata=metadata,
-        )
-        return manager, str(run_name), run_id
+        return manager.start_run(name=name, sender=self, run_id=run_id, mode=mode)
 
-    def _use_stream(self) -> bool:
-        return self.streaming or not self._has_generate()
+    def _batch(
+        self,
+        inputs: Sequence[LLMInput],
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        limit: int | None,
+        *,
+        need_result: bool,
+        return_exceptions: bool,
+    ) -> Batch:
+        if isinstance(inputs, str):
+            raise ConfigurationError("batch takes a list of inputs, not one string")
+        limit = max_concurrency(limit, config)
+        stream = self._use_stream()
+        calls = [self._call(i, stream) for i in inputs]
+        manager, name, _ = configure(
+            config,
+            options,
+            entries=self._cached.entries,
+            tags=self.tags,
+            metadata=self.metadata,
+            name=self.model_name,
+            batch=True,
+        )
+        return Batch(
+            calls,
+            manager,
+            name,
+            limit,
+            tokens=stream,
+            need_result=need_result,
+            return_exceptions=return_exceptions,
+        )
 
     # -- the Runnable methods ---------------------------------------------
 
-    def invoke(self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any) -> str:
+    def invoke(
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+    ) -> str:
         """Run the model on one input and return its text.
 
         With ``streaming=True`` (or a provider that only streams), every token
         fires ``on_llm_new_token`` on the way.
         """
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs)
-        run = manager.start_run(name=name, sender=self, run_id=run_id)
+        stream = self._use_stream()
+        call = self._call(input, stream)
+        run = self._run(config, kwargs, "sync")
         outcome = Outcome()
-        for _ in drive(self, run, request, outcome, stream=self._use_stream()):
+        for _ in drive(call, run, outcome, tokens=stream):
             pass
         return outcome.text
 
     async def ainvoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> str:
         """Async :meth:`invoke`."""
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs)
-        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
+        stream = self._use_stream()
+        call = self._call(input, stream)
+        run = self._run(config, kwargs, "async")
         outcome = Outcome()
-        async for _ in adrive(self, run, request, outcome, stream=self._use_stream()):
+        async for _ in adrive(call, run, outcome, tokens=stream):
             pass
         return outcome.text
 
     def stream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> Generator[str, None, None]:
         """Yield the response token by token.
 
         The iterator ends its run with exactly one terminal event, also when it
         is closed early or garbage collected (then ``LLMError(reason="cancelled")``).
         """
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs)
-        run = manager.start_run(name=name, sender=self, run_id=run_id)
-        return drive(self, run, request, Outcome(), stream=True)
+        call = self._call(input, True)
+        return drive(call, self._run(config, kwargs, "sync"), Outcome(), tokens=True)
 
     def astream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> AsyncGenerator[str, None]:
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs)
-        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
-        return adrive(self, run, request, Outcome(), stream=True)
+        call = self._call(input, True)
+        return adrive(call, self._run(config, kwargs, "async"), Outcome(), tokens=True)
 
     def stream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> Generator[Event, None, None]:
         """Yield the run's typed events, in order, as the model streams.
 
@@ -334,174 +370,21 @@ class BaseLLM(BaseModel):
         the model back, and nothing is dropped.
         """
         buffer: deque[Event] = deque()
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs, (resolve(buffer.append),))
-        run = manager.start_run(name=name, sender=self, run_id=run_id)
-        return _events(drive(self, run, request, Outcome(), stream=True), buffer)
+        call = self._call(input, True)
+        run = self._run(config, kwargs, "sync", (resolve(buffer.append),))
+        return events(drive(call, run, Outcome(), tokens=True), buffer)
 
     def astream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Any
+        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> AsyncGenerator[Event, None]:
         """Async :meth:`stream_events`."""
         buffer: deque[Event] = deque()
-        request = self._request(input)
-        manager, name, run_id = self._manager(config, kwargs, (resolve(buffer.append),))
-        run = manager.start_run(name=name, sender=self, run_id=run_id, mode="async")
-        return _aevents(adrive(self, run, request, Outcome(), stream=True), buffer)
-
-    def generate(
-        self,
-        prompts: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        """Run many inputs, one run each, and return one result with their usage summed."""
-        results = run_batch(self, prompts, config, kwargs, max_concurrency, False, True)
-        return LLMResult.combine(results)
-
-    async def agenerate(
-        self,
-        prompts: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        **kwargs: Any,
-    ) -> LLMResult:
-        """Async :meth:`generate`."""
-        results = await arun_batch(self, prompts, config, kwargs, max_concurrency, False, True)
-        return LLMResult.combine(results)
-
-    @overload
-    def batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: Literal[False] = False,
-        **kwargs: Any,
-    ) -> list[str]: ...
-
-    @overload
-    def batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: Literal[True],
-        **kwargs: Any,
-    ) -> list[str | BaseException]: ...
-
-    def batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[str] | list[str | BaseException]:
-        """Run many inputs concurrently (threads); results in input order.
-
-        With ``return_exceptions=False`` the first failure is raised once every
-        run in flight has ended, and no new run starts after it. Ctrl-C ends the
-        runs in flight as cancelled.
-        """
-        out: list[Any] = run_batch(
-            self, inputs, config, kwargs, max_concurrency, return_exceptions, False
-        )
-        return out
-
-    @overload
-    async def abatch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: Literal[False] = False,
-        **kwargs: Any,
-    ) -> list[str]: ...
-
-    @overload
-    async def abatch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: Literal[True],
-        **kwargs: Any,
-    ) -> list[str | BaseException]: ...
-
-    async def abatch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None = None,
-        *,
-        max_concurrency: int | None = None,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[str] | list[str | BaseException]:
-        """Async :meth:`batch`: tasks on the running loop, ``max_concurrency`` at a time."""
-        out: list[Any] = await arun_batch(
-            self, inputs, config, kwargs, max_concurrency, return_exceptions, False
-        )
-        return out
-
-    # -- batch machinery ----------------------------------------------------
-
-    def _prepare_batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None,
-        kwargs: dict[str, Any],
-        max_concurrency: int | None,
-    ) -> tuple[list[Request], CallbackManager, str, int | None]:
-        if isinstance(inputs, str):
-            raise ConfigurationError("batch takes a list of inputs, not one string")
-        if kwargs.get("run_id") or (config or {}).get("run_id"):
-            raise ConfigurationError("run_id applies to one run; batch starts several")
-        requests = [self._request(i) for i in inputs]
-        manager, name, _ = self._manager(config, kwargs, batch=True)
-        limit = max_concurrency or (config or {}).get("max_concurrency")
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise ConfigurationError(f"max_concurrency must be a positive integer, not {limit!r}")
-        return requests, manager, name, limit
+        call = self._call(input, True)
+        run = self._run(config, kwargs, "async", (resolve(buffer.append),))
+        return aevents(adrive(call, run, Outcome(), tokens=True), buffer)
 
 
-def _events(tokens: Iterator[str], buffer: deque[Event]) -> Generator[Event, None, None]:
-    try:
-        for _ in tokens:
-            while buffer:
-                yield buffer.popleft()
-    except Exception:
-        while buffer:
-            yield buffer.popleft()
-        raise
-    finally:
-        close = getattr(tokens, "close", None)
-        if close is not None:
-            close()
-    while buffer:
-        yield buffer.popleft()
-
-
-async def _aevents(tokens: AsyncIterator[str], buffer: deque[Event]) -> AsyncGenerator[Event, None]:
-    try:
-        async for _ in tokens:
-            while buffer:
-                yield buffer.popleft()
-    except Exception:
-        while buffer:
-            yield buffer.popleft()
-        raise
-    finally:
-        aclose = getattr(tokens, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    while buffer:
-        yield buffer.popleft()
+def _single(
+    generate: Callable[[Request], GenerationChunk], request: Request
+) -> Iterator[GenerationChunk]:
+    return iter((generate(request),))

@@ -11,9 +11,9 @@ from typing import ClassVar
 
 from pydantic import Field, PrivateAttr
 
-from streamllm.models._run import Request
 from streamllm.models.base import BaseLLM
 from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Request
 
 __all__ = ["FakeListLLM", "FakeNonStreamingLLM", "split_words"]
 

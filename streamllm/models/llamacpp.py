@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 from pydantic import Field, PrivateAttr
 
 from streamllm.errors import ConfigurationError, ProviderError
-from streamllm.models._run import Request
 from streamllm.models.base import BaseLLM
 from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Request
 
 __all__ = ["EMBEDDED_MODEL", "LlamaCpp", "embedded_model_path"]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, final
 
-from streamllm.errors import StreamLLMError, StreamProtocolError
+from streamllm.errors import StreamProtocolError
 from streamllm.http.errors import load_frame, stream_error
 from streamllm.http.ndjson import NDJSONDecoder
-from streamllm.http.provider import HTTPProvider, HTTPRequest
-from streamllm.models._run import Request
+from streamllm.http.parser import FrameParser, HTTPRequest
+from streamllm.models.http import HTTPProvider
 from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Request
 
 __all__ = ["Ollama"]
 
@@ -29,28 +30,15 @@ _OPTIONS = {
 
 
 @final
-class _Parser:
-    __slots__ = ("_chat", "_ndjson", "done", "error")
+class _Parser(FrameParser):
+    __slots__ = ("_chat", "_ndjson")
 
     def __init__(self, chat: bool) -> None:
         self._ndjson = NDJSONDecoder()
+        super().__init__(self._ndjson)
         self._chat = chat
-        self.done = False
-        self.error: StreamLLMError | None = None
 
-    def feed(self, data: bytes) -> list[GenerationChunk]:
-        out: list[GenerationChunk] = []
-        try:
-            for line in self._ndjson.feed(data):
-                if not self.done:
-                    self._line(line, out)
-        except StreamLLMError as exc:
-            if not out:
-                raise
-            self.error = exc  # raised once the chunks before it are delivered
-        return out
-
-    def _line(self, line: bytes, out: list[GenerationChunk]) -> None:
+    def _frame(self, line: bytes, out: list[GenerationChunk]) -> None:
         frame = load_frame(line, "ollama")
         if "error" in frame:
             raise stream_error("ollama", frame["error"])
@@ -77,7 +65,7 @@ class _Parser:
         out: list[GenerationChunk] = []
         rest = self._ndjson.end()
         if rest is not None and not self.done:
-            self._line(rest, out)
+            self._frame(rest, out)
         if not self.done:
             raise StreamProtocolError("ollama: the stream ended without its done line")
         return out

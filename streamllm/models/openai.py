@@ -12,12 +12,13 @@ from typing import Any, ClassVar, final
 
 from pydantic import Field
 
-from streamllm.errors import StreamLLMError, StreamProtocolError
+from streamllm.errors import StreamProtocolError
 from streamllm.http.errors import load_frame, stream_error
-from streamllm.http.provider import HTTPProvider, HTTPRequest
-from streamllm.http.sse import SSEDecoder
-from streamllm.models._run import Request
+from streamllm.http.parser import FrameParser, HTTPRequest
+from streamllm.http.sse import SSEDecoder, SSEEvent
+from streamllm.models.http import HTTPProvider
 from streamllm.outputs import GenerationChunk, TokenUsage
+from streamllm.request import Request
 
 __all__ = ["ChatOpenAI", "OpenAI"]
 
@@ -36,63 +37,50 @@ def _usage(data: Any) -> TokenUsage | None:
 
 
 @final
-class _Parser:
+class _Parser(FrameParser):
     """OpenAI's SSE frames to chunks; the usage goes on a last empty chunk."""
 
-    __slots__ = ("_chat", "_provider", "_sse", "_usage", "done", "error")
+    __slots__ = ("_chat", "_provider", "_usage")
 
     def __init__(self, chat: bool, provider: str) -> None:
-        self._sse = SSEDecoder()
+        super().__init__(SSEDecoder())
         self._chat = chat
         self._provider = provider
         self._usage: TokenUsage | None = None
-        self.done = False
-        self.error: StreamLLMError | None = None
 
-    def feed(self, data: bytes) -> list[GenerationChunk]:
-        out: list[GenerationChunk] = []
-        try:
-            for event in self._sse.feed(data):
-                payload = event.data
-                if self.done:
-                    continue
-                if payload == "[DONE]":
-                    self.done = True
-                    if self._usage is not None:
-                        out.append(GenerationChunk(usage=self._usage))
-                    continue
-                frame = load_frame(payload, self._provider)
-                if event.event == "error" or "error" in frame:
-                    raise stream_error(self._provider, frame.get("error", frame))
-                choices = frame.get("choices")
-                if choices:
-                    choice = choices[0]
-                    if self._chat:
-                        delta = choice.get("delta")
-                        text = delta.get("content") if delta else None
-                    else:
-                        text = choice.get("text")
-                    finish = choice.get("finish_reason")
-                    logprobs = choice.get("logprobs")
-                    if text or finish or logprobs:
-                        out.append(
-                            GenerationChunk(
-                                text or "",
-                                finish_reason=finish,
-                                extras={"logprobs": logprobs} if logprobs else None,
-                            )
-                        )
-                usage = frame.get("usage")
-                if usage:
-                    self._usage = _usage(usage)
-        except StreamLLMError as exc:
-            if not out:
-                raise
-            self.error = exc  # raised once the chunks before it are delivered
-        return out
+    def _frame(self, event: SSEEvent, out: list[GenerationChunk]) -> None:
+        payload = event.data
+        if payload == "[DONE]":
+            self.done = True
+            if self._usage is not None:
+                out.append(GenerationChunk(usage=self._usage))
+            return
+        frame = load_frame(payload, self._provider)
+        if event.event == "error" or "error" in frame:
+            raise stream_error(self._provider, frame.get("error", frame))
+        choices = frame.get("choices")
+        if choices:
+            choice = choices[0]
+            if self._chat:
+                delta = choice.get("delta")
+                text = delta.get("content") if delta else None
+            else:
+                text = choice.get("text")
+            finish = choice.get("finish_reason")
+            logprobs = choice.get("logprobs")
+            if text or finish or logprobs:
+                out.append(
+                    GenerationChunk(
+                        text or "",
+                        finish_reason=finish,
+                        extras={"logprobs": logprobs} if logprobs else None,
+                    )
+                )
+        usage = frame.get("usage")
+        if usage:
+            self._usage = _usage(usage)
 
     def end(self) -> list[GenerationChunk]:
-        self._sse.end()
         if not self.done:
             raise StreamProtocolError(f"{self._provider}: the stream ended without [DONE]")
         return []

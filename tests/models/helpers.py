@@ -8,7 +8,7 @@ from uuid import UUID
 
 from streamllm import FakeListLLM, GenerationChunk, LLMEnd, LLMError, LLMStart, NewToken
 from streamllm.events import BaseEvent
-from streamllm.models._run import Request
+from streamllm.request import Request
 
 
 class Boom(RuntimeError):

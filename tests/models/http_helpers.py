@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from streamllm.http.provider import HTTPProvider
 from streamllm.models.base import LLMInput
+from streamllm.models.http import HTTPProvider
 
 
 def busy_connections(client: httpx.Client | httpx.AsyncClient | None) -> int:
@@ -25,8 +25,8 @@ def model_client(model: HTTPProvider, mode: str) -> httpx.Client | httpx.AsyncCl
     """The client the model made for ``mode`` ("sync" or "async")."""
     clients = model._clients
     if mode == "sync":
-        return clients.sync
-    return clients.by_loop.get(asyncio.get_running_loop())
+        return clients.sync_client
+    return clients.async_client(asyncio.get_running_loop())
 
 
 async def run_stream(

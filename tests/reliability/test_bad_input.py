@@ -18,7 +18,7 @@ from streamllm import (
 )
 from streamllm.callbacks.env import reset_env_tracing
 from streamllm.handlers import RecordingError, replay
-from streamllm.models._run import Request
+from streamllm.request import Request
 
 
 class Spy(FakeListLLM):

@@ -31,8 +31,8 @@ from streamllm import (
     StreamProtocolError,
 )
 from streamllm.events import HOOKS, BaseEvent
-from streamllm.http.provider import HTTPProvider
 from streamllm.models import ChatOpenAI, OpenAI
+from streamllm.models.http import HTTPProvider
 from streamllm.testing import RecordingHandler
 from tests.models.helpers import check_run
 from tests.models.http_helpers import busy_connections, model_client, other_tasks

@@ -1,0 +1,125 @@
+"""A call's options: :class:`RunnableConfig`, the keyword arguments, and how
+they become one run's :class:`CallbackManager`, name and id.
+
+Both are ``TypedDict``s, so an editor or mypy catches a misspelt key; at run
+time an unknown key is a :class:`ConfigurationError` naming it, raised before
+any provider call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias, TypedDict
+from uuid import UUID
+
+from streamllm.callbacks.manager import CallbackManager, check_metadata, check_tags
+from streamllm.callbacks.registry import Entry, resolve_all
+from streamllm.errors import ConfigurationError
+from streamllm.messages import Message
+
+__all__ = ["CallOptions", "LLMInput", "RunnableConfig", "configure", "max_concurrency"]
+
+#: One input of a call: a prompt, or a list of messages (or message dicts).
+LLMInput: TypeAlias = str | Sequence[Message | Mapping[str, Any]]
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments of every call (``invoke(..., tags=["a"])``)."""
+
+    callbacks: Sequence[Any] | None
+    tags: Sequence[str] | None
+    metadata: Mapping[str, Any] | None
+    run_name: str | None
+    run_id: UUID | str | None
+
+
+class RunnableConfig(CallOptions, total=False):
+    """The ``config`` argument, as in LangChain. ``max_concurrency`` applies to
+    ``batch``/``generate``; ``configurable`` and ``recursion_limit`` are
+    accepted (LangChain code passes them) and have no effect here."""
+
+    max_concurrency: int | None
+    configurable: dict[str, Any]
+    recursion_limit: int
+
+
+_CALL_KEYS = frozenset(CallOptions.__annotations__)
+_IGNORED_KEYS = frozenset({"configurable", "recursion_limit"})
+_CONFIG_KEYS = _CALL_KEYS | _IGNORED_KEYS
+_BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
+
+
+def _mapping(value: Any, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{what} must be a mapping (a dict), not {type(value).__name__}")
+    return value
+
+
+def _check_keys(keys: set[str], allowed: frozenset[str], what: str) -> None:
+    unknown = keys - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"unknown {what} key(s) {sorted(unknown)}: use {', '.join(sorted(allowed))}"
+        )
+
+
+def _run_id(value: Any) -> UUID | None:
+    if value is None or isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise ConfigurationError(f"run_id {value!r} is not a UUID") from exc
+
+
+def configure(
+    config: RunnableConfig | None,
+    options: Mapping[str, Any],
+    *,
+    entries: tuple[Entry, ...],
+    tags: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+    name: str,
+    extra: tuple[Entry, ...] = (),
+    batch: bool = False,
+) -> tuple[CallbackManager, str, UUID | None]:
+    """The manager, run name and run id of a call: the model's own ``entries``,
+    ``tags`` and ``metadata``, then ``config``'s, then the keyword ``options``."""
+    if config is None and not options and not extra and not tags and not metadata:
+        return CallbackManager.configure(inheritable=entries), name, None
+    merged = _mapping(config, "config")
+    _check_keys(set(merged), _BATCH_CONFIG_KEYS if batch else _CONFIG_KEYS, "config")
+    _check_keys(set(options), _CALL_KEYS, "keyword")
+    callbacks = resolve_all(merged.get("callbacks")) + resolve_all(options.get("callbacks"))
+    all_tags = check_tags(tags) + check_tags(merged.get("tags")) + check_tags(options.get("tags"))
+    all_metadata = check_metadata(
+        {
+            **_mapping(metadata, "metadata"),
+            **_mapping(merged.get("metadata"), "config['metadata']"),
+            **_mapping(options.get("metadata"), "metadata"),
+        }
+    )
+    run_name = options.get("run_name") or merged.get("run_name") or name
+    run_id = _run_id(options.get("run_id") or merged.get("run_id"))
+    if batch and run_id is not None:
+        raise ConfigurationError("run_id applies to one run; batch starts several")
+    manager = CallbackManager.configure(
+        local=callbacks + extra,
+        inheritable=entries,
+        tags=tuple(dict.fromkeys(all_tags)),
+        metadata=all_metadata,
+    )
+    return manager, str(run_name), run_id
+
+
+def max_concurrency(argument: int | None, config: RunnableConfig | None) -> int | None:
+    """The batch's concurrency limit: the argument, else ``config``'s; a
+    positive integer or ``None`` (no limit beyond the pool's)."""
+    limit = argument
+    if limit is None and config is not None:
+        limit = _mapping(config, "config").get("max_concurrency")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigurationError(f"max_concurrency must be a positive integer, not {limit!r}")
+    return limit

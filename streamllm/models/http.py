@@ -1,0 +1,213 @@
+"""HTTPProvider: the base class of the models that stream over httpx.
+
+A subclass says what to send (:meth:`HTTPProvider._http_request`) and how to
+read it (:meth:`HTTPProvider._parser`, a sans-I/O
+:class:`~streamllm.http.parser.ChunkParser`). The wire work (attempts,
+retries, deadlines, error translation) is :mod:`streamllm.http.stream`'s; this
+class holds the transport settings as validated fields and the model's clients.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+import httpx
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
+
+from streamllm.errors import ConfigurationError
+from streamllm.http import stream as wire
+from streamllm.http.clients import Clients
+from streamllm.http.parser import ChunkParser, HTTPRequest
+from streamllm.http.retry import Backoff
+from streamllm.models.base import BaseLLM
+from streamllm.outputs import GenerationChunk
+from streamllm.request import Request
+
+__all__ = ["HTTPProvider"]
+
+# Fields of HTTPProvider that configure the transport, not the generation.
+_TRANSPORT_FIELDS = frozenset(
+    {
+        "base_url",
+        "api_key",
+        "max_retries",
+        "retry_base_delay",
+        "retry_max_delay",
+        "connect_timeout",
+        "first_token_timeout",
+        "idle_timeout",
+        "max_connections",
+        "max_keepalive_connections",
+        "http_client",
+        "http_async_client",
+    }
+)
+
+
+def _seconds(gt: float = 0.0, default: float | None = None) -> Any:
+    return Field(default=default, gt=gt, strict=True)
+
+
+class HTTPProvider(BaseLLM):
+    """Base class of the HTTP providers.
+
+    Timeouts are in seconds; ``None`` turns one off. ``first_token_timeout``
+    runs from sending the request to the first token, ``idle_timeout`` between
+    tokens, ``connect_timeout`` while the connection opens; each fires on time
+    also while the server sends nothing, and ends the run with
+    ``LLMError(reason="timeout")`` and a :class:`ProviderTimeout` naming it.
+    ``max_connections`` bounds the pool of the clients the model makes itself
+    (raise it for more concurrent streams); an injected ``http_client`` or
+    ``http_async_client`` is used as given (proxies, TLS, extra headers) and
+    closed with the model.
+    """
+
+    hidden_params: ClassVar[frozenset[str]] = _TRANSPORT_FIELDS
+    #: The vendor's own API host: a key is required only when talking to it.
+    vendor_host: ClassVar[str | None] = None
+    #: The environment variable holding the key, if the provider takes one.
+    api_key_env: ClassVar[str | None] = None
+
+    base_url: str = Field(strict=True)
+    api_key: SecretStr | None = Field(default=None, validate_default=True, repr=False)
+    max_retries: int = Field(default=2, ge=0, strict=True)
+    retry_base_delay: float = Field(default=0.5, ge=0.0, strict=True)
+    retry_max_delay: float = Field(default=8.0, ge=0.0, strict=True)
+    connect_timeout: float | None = _seconds(default=10.0)
+    first_token_timeout: float | None = _seconds(default=60.0)
+    idle_timeout: float | None = _seconds(default=60.0)
+    max_connections: int | None = Field(default=1000, ge=1, strict=True)
+    max_keepalive_connections: int | None = Field(default=100, ge=0, strict=True)
+    http_client: httpx.Client | None = Field(default=None, exclude=True, repr=False)
+    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True, repr=False)
+
+    _http: Clients | None = PrivateAttr(default=None)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key_from_environment(cls, value: Any) -> Any:
+        if value is None and cls.api_key_env:
+            return os.environ.get(cls.api_key_env) or None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"{value!r} is not a valid URL ({exc})") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
+        return value
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        host = httpx.URL(self.base_url).host
+        if self.vendor_host and host == self.vendor_host and self.api_key is None:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs an API key for {host}: pass api_key= or set "
+                f"{self.api_key_env}"
+            )
+
+    # -- what subclasses provide ---------------------------------------------
+
+    @abstractmethod
+    def _http_request(self, request: Request) -> HTTPRequest:
+        """The path, JSON body and headers of the call for ``request``."""
+
+    @abstractmethod
+    def _parser(self, request: Request) -> ChunkParser:
+        """A fresh parser turning the response body into chunks."""
+
+    def _secrets(self) -> tuple[str, ...]:
+        """Strings masked in every error message (the API key)."""
+        key = self.api_key
+        return (key.get_secret_value(),) if key is not None else ()
+
+    # -- the wire ---------------------------------------------------------------
+
+    def _policy(self) -> wire.Policy:
+        return wire.Policy(
+            provider=self.provider,
+            base_url=self.base_url,
+            spec=self._http_request,
+            parser=self._parser,
+            secrets=self._secrets(),
+            connect=self.connect_timeout,
+            first_token=self.first_token_timeout,
+            idle=self.idle_timeout,
+            max_retries=self.max_retries,
+            backoff=Backoff(base=self.retry_base_delay, cap=self.retry_max_delay),
+        )
+
+    @property
+    def _clients(self) -> Clients:
+        clients: Clients | None = self.__pydantic_private__["_http"]  # type: ignore[index]
+        if clients is None:
+            clients = Clients(
+                httpx.Limits(
+                    max_connections=self.max_connections,
+                    max_keepalive_connections=self.max_keepalive_connections,
+                )
+            )
+            self.__pydantic_private__["_http"] = clients  # type: ignore[index]
+        return clients
+
+    def _stream(self, request: Request) -> Iterator[GenerationChunk]:
+        client = self.http_client or self._clients.sync()
+        return wire.stream(self._policy(), client, request)
+
+    async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        client = self.http_async_client or await self._clients.for_loop()
+        chunks = wire.astream(self._policy(), client, request)
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            # An abandoned stream closes its response now, not at loop shutdown.
+            await chunks.aclose()
+
+    # -- closing ------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every client the model made (the sync one, and each event
+        loop's async one, closed on its loop) and an injected ``http_client``.
+        An injected async client belongs to its loop: :meth:`aclose` closes it."""
+        self._clients.close()
+        if self.http_client is not None:
+            self.http_client.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, awaiting this event loop's clients."""
+        await self._clients.aclose()
+        if self.http_async_client is not None:
+            await self.http_async_client.aclose()
+        if self.http_client is not None:
+            self.http_client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
