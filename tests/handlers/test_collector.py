@@ -73,8 +73,12 @@ async def test_a_provider_that_does_not_stream_still_gets_its_result(mode: str) 
 
 def _event(cls: type, run_id: object, seq: int, **fields: object) -> object:
     common = {
-        "run_id": run_id, "trace_id": run_id, "seq": seq, "time": time.time(),
-        "monotonic": time.monotonic(), "name": "m",
+        "run_id": run_id,
+        "trace_id": run_id,
+        "seq": seq,
+        "time": time.time(),
+        "monotonic": time.monotonic(),
+        "name": "m",
     }
     return cls(**common, **fields)
 

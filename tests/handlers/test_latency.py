@@ -61,8 +61,9 @@ def _feed(handler: LatencyHandler, start: float, tokens: list[float], end: float
         handler.on_llm_new_token(NewToken(**common, seq=i + 1, monotonic=t, token="x", index=i))
     result = {"generations": [[{"text": "x" * len(tokens)}]]}
     handler.on_llm_end(
-        LLMEnd.model_validate({**common, "seq": len(tokens) + 1, "monotonic": end,
-                               "result": result})
+        LLMEnd.model_validate(
+            {**common, "seq": len(tokens) + 1, "monotonic": end, "result": result}
+        )
     )
 
 

@@ -31,8 +31,12 @@ def _secret_model(**kw: Any) -> KeyedLLM:
     return KeyedLLM(
         responses=["the answer is forty two"],
         api_key=SecretStr(SECRET),
-        metadata={"api_key": SECRET, "user": "ada", "nested": {"password": "hunter2"},
-                  "note": f"called with {SECRET}"},
+        metadata={
+            "api_key": SECRET,
+            "user": "ada",
+            "nested": {"password": "hunter2"},
+            "note": f"called with {SECRET}",
+        },
         **kw,
     )
 

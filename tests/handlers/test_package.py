@@ -14,9 +14,21 @@ def test_public_names_do_not_drift() -> None:
     """__all__ is sorted and names exactly the public handlers."""
     assert handlers.__all__ == sorted(handlers.__all__)
     assert set(handlers.__all__) == {
-        "DEFAULT_PRICES", "JSONLRecorder", "LatencyHandler", "LatencyStats", "LoggingHandler",
-        "OpenTelemetryHandler", "Price", "RecordingError", "ResultCollector", "StdOutHandler",
-        "StreamingStdOutHandler", "TokenCounter", "areplay", "read_recording", "replay",
+        "DEFAULT_PRICES",
+        "JSONLRecorder",
+        "LatencyHandler",
+        "LatencyStats",
+        "LoggingHandler",
+        "OpenTelemetryHandler",
+        "Price",
+        "RecordingError",
+        "ResultCollector",
+        "StdOutHandler",
+        "StreamingStdOutHandler",
+        "TokenCounter",
+        "areplay",
+        "read_recording",
+        "replay",
     }
     for name in handlers.__all__:
         if name != "OpenTelemetryHandler":
