@@ -38,7 +38,13 @@ def _one(item: str) -> Handler:
             raise ConfigurationError(f"{ENV_VAR}: 'jsonl' needs a path, e.g. jsonl:runs.jsonl")
         from streamllm.handlers.recorder import JSONLRecorder
 
-        return JSONLRecorder(path)
+        try:
+            return JSONLRecorder(path)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{ENV_VAR}: cannot write the recording jsonl:{path} "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from exc
     if sep:
         raise ConfigurationError(f"{ENV_VAR}: {key!r} takes no argument (got {item!r})")
     if key == "stdout":

@@ -91,6 +91,7 @@ def test_environment_handlers_come_before_and_stay_beside_global_ones(
         ("jsonl", "'jsonl' needs a path"),
         ("jsonl:", "'jsonl' needs a path"),
         ("stdout:x", "'stdout' takes no argument"),
+        ("jsonl:/nonexistent/dir/x.jsonl", "cannot write the recording jsonl:/nonexistent/dir"),
     ],
 )
 def test_a_bad_value_is_a_clear_error_on_every_run(
