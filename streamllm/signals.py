@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from blinker import NamedSignal, Namespace
 
+from streamllm.events import HOOKS
+
 __all__ = [
     "SIGNALS",
     "chain_end",
@@ -30,6 +32,7 @@ __all__ = [
     "llm_new_token",
     "llm_start",
     "namespace",
+    "signal_name",
 ]
 
 namespace = Namespace()
@@ -42,13 +45,20 @@ chain_start: NamedSignal = namespace.signal("chain_start", doc="A parent run sta
 chain_end: NamedSignal = namespace.signal("chain_end", doc="A parent run finished.")
 chain_error: NamedSignal = namespace.signal("chain_error", doc="A parent run failed.")
 
-#: Indexed by event ``kind`` (the order of :data:`streamllm.events.HOOKS`).
-SIGNALS: tuple[NamedSignal, ...] = (
-    llm_start,
-    llm_new_token,
-    llm_end,
-    llm_error,
-    chain_start,
-    chain_end,
-    chain_error,
-)
+
+def signal_name(hook: str) -> str:
+    """The signal of a hook: ``on_llm_end`` is sent as ``llm_end``."""
+    return hook.removeprefix("on_")
+
+
+#: One signal per event class, indexed like :data:`streamllm.events.EVENT_CLASSES`.
+#: Derived from the classes' hook names, so a new event kind gets its signal
+#: (``namespace.signal`` returns the same object for the same name).
+SIGNALS: tuple[NamedSignal, ...] = tuple(namespace.signal(signal_name(h)) for h in HOOKS)
+
+
+def __getattr__(name: str) -> NamedSignal:
+    # Signals of event kinds added after the ones named above, by their name.
+    if name in {signal_name(h) for h in HOOKS}:
+        return namespace.signal(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

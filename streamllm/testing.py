@@ -1,4 +1,4 @@
-"""Test helpers for users' own tests: a recording handler and a pytest fixture.
+"""Test helpers for users' own tests: handlers that record every event.
 
 >>> from streamllm.testing import RecordingHandler
 >>> recorder = RecordingHandler()
@@ -6,8 +6,9 @@
 >>> [e.type for e in recorder.events]                  # doctest: +SKIP
 ['llm_start', 'new_token', 'llm_end']
 
-To use the fixture, add ``pytest_plugins = ["streamllm.testing"]`` to your
-``conftest.py`` and take ``recorder`` as an argument.
+This module does not need pytest. For a ``recorder`` fixture, add
+``pytest_plugins = ["streamllm.pytest_plugin"]`` to your ``conftest.py`` (the
+older ``"streamllm.testing"`` works too) and take ``recorder`` as an argument.
 """
 
 from __future__ import annotations
@@ -16,21 +17,15 @@ import threading
 from typing import TypeVar
 from uuid import UUID
 
-import pytest
-
 from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
-from streamllm.events import (
-    BaseEvent,
-    ChainEnd,
-    ChainError,
-    ChainStart,
-    LLMEnd,
-    LLMError,
-    LLMStart,
-    NewToken,
-)
+from streamllm.events import BaseEvent, NewToken
 
-__all__ = ["AsyncRecordingHandler", "RecordingHandler", "recorder"]
+__all__ = ["AsyncRecordingHandler", "RecordingHandler"]
+
+# Read by pytest when a conftest lists this module in its own ``pytest_plugins``
+# (the usage older READMEs show): it brings in the fixture module, and only
+# then is pytest imported.
+pytest_plugins = ["streamllm.pytest_plugin"]
 
 E = TypeVar("E", bound=BaseEvent)
 
@@ -77,58 +72,16 @@ class RecordingHandler(_Recording, CallbackHandler):
     def __init__(self) -> None:
         _Recording.__init__(self)
 
-    def on_llm_start(self, event: LLMStart) -> None:
-        self._add(event)
-
-    def on_llm_new_token(self, event: NewToken) -> None:
-        self._add(event)
-
-    def on_llm_end(self, event: LLMEnd) -> None:
-        self._add(event)
-
-    def on_llm_error(self, event: LLMError) -> None:
-        self._add(event)
-
-    def on_chain_start(self, event: ChainStart) -> None:
-        self._add(event)
-
-    def on_chain_end(self, event: ChainEnd) -> None:
-        self._add(event)
-
-    def on_chain_error(self, event: ChainError) -> None:
+    def on_event(self, event: BaseEvent) -> None:
         self._add(event)
 
 
 class AsyncRecordingHandler(_Recording, AsyncCallbackHandler):
-    """Records every event through async hooks (awaited inline in async code,
+    """Records every event through an async hook (awaited inline in async code,
     run on the background loop in sync code)."""
 
     def __init__(self) -> None:
         _Recording.__init__(self)
 
-    async def on_llm_start(self, event: LLMStart) -> None:
+    async def on_event(self, event: BaseEvent) -> None:
         self._add(event)
-
-    async def on_llm_new_token(self, event: NewToken) -> None:
-        self._add(event)
-
-    async def on_llm_end(self, event: LLMEnd) -> None:
-        self._add(event)
-
-    async def on_llm_error(self, event: LLMError) -> None:
-        self._add(event)
-
-    async def on_chain_start(self, event: ChainStart) -> None:
-        self._add(event)
-
-    async def on_chain_end(self, event: ChainEnd) -> None:
-        self._add(event)
-
-    async def on_chain_error(self, event: ChainError) -> None:
-        self._add(event)
-
-
-@pytest.fixture
-def recorder() -> RecordingHandler:
-    """A fresh :class:`RecordingHandler` for one test."""
-    return RecordingHandler()

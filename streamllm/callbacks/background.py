@@ -17,36 +17,36 @@ and never loses a run's start or end.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
 from typing import Any, Literal, final
 
-from streamllm.callbacks.base import CallbackHandler
-from streamllm.callbacks.failures import handler_failures, log_failure
+from streamllm.callbacks.base import HandlerWrapper
+from streamllm.callbacks.deliver import Target, adeliver, deliver
+from streamllm.callbacks.failures import Failures
+from streamllm.callbacks.kinds import DROPPABLE, TERMINAL
+from streamllm.callbacks.loop import run_on_loop
 from streamllm.callbacks.registry import Handler, resolve
-from streamllm.errors import ConfigurationError
-from streamllm.events import (
-    BaseEvent,
-    ChainEnd,
-    ChainError,
-    ChainStart,
-    LLMEnd,
-    LLMError,
-    LLMStart,
-    NewToken,
-)
+from streamllm.errors import ConfigurationError, HandlerError
+from streamllm.events import BaseEvent
 
 __all__ = ["BackgroundHandler", "Overflow"]
 
 Overflow = Literal["block", "drop_oldest", "drop_newest"]
-_TOKEN = NewToken.kind
 
 
 @final
-class BackgroundHandler(CallbackHandler):
+class BackgroundHandler(HandlerWrapper):
     """Run ``handler`` on a worker thread behind a bounded queue.
+
+    Failures of ``handler`` follow the usual policy (logged once per run,
+    counted). With ``raise_error`` on ``handler``, its failure cannot stop the
+    run where it happened (the worker is behind): it is raised to the caller
+    when the run's terminal event is handed over if the worker has reached it
+    by then (the other handlers then see the run end failed), else by the next
+    :meth:`flush` or :meth:`close`. Async hooks of ``handler`` run on the
+    library's background loop; the worker waits for each.
 
     >>> slow = BackgroundHandler(MySlowExporter(), maxsize=1000, overflow="drop_oldest")
     ... # doctest: +SKIP
@@ -67,51 +67,35 @@ class BackgroundHandler(CallbackHandler):
             raise ConfigurationError(
                 f"overflow must be 'block', 'drop_oldest' or 'drop_newest', not {overflow!r}"
             )
-        self._entry = resolve(handler)
-        self.handler = handler
+        self._entry = entry = resolve(handler)
+        self.wrapped = self.handler = handler
         self.maxsize = maxsize
         self.overflow: Overflow = overflow
         self.timeout = timeout
         #: Tokens dropped because the queue was full.
         self.dropped = 0
+        self._targets: tuple[tuple[Target, ...], ...] = tuple(
+            ((entry, fn, entry.is_async[slot]),) if fn is not None else ()
+            for slot, fn in enumerate(entry.hooks)
+        )
         self._queue: deque[BaseEvent] = deque()
         self._cond = threading.Condition()
         self._busy = False
         self._stalled = False
         self._closing = False
         self._worker: threading.Thread | None = None
-        self._failed_runs: set[Any] = set()
-
-    def _streamllm_wants_(self, kind: int) -> bool:
-        return self._entry.hooks[kind] is not None
+        self._failures = Failures(" in a BackgroundHandler")
+        # raise_error failures by run id, until that run's terminal event is
+        # handed over; then those of runs already over, for flush()/close().
+        self._errors: dict[Any, HandlerError] = {}
+        self._late: list[HandlerError] = []
 
     def __repr__(self) -> str:
         name, size = self._entry.name, self.maxsize
         return f"BackgroundHandler({name}, maxsize={size}, overflow={self.overflow!r})"
 
-    # Every hook only enqueues; the registry filters to the kinds the inner handler wants.
-    def on_llm_start(self, event: LLMStart) -> None:
-        self._put(event)
-
-    def on_llm_new_token(self, event: NewToken) -> None:
-        self._put(event)
-
-    def on_llm_end(self, event: LLMEnd) -> None:
-        self._put(event)
-
-    def on_llm_error(self, event: LLMError) -> None:
-        self._put(event)
-
-    def on_chain_start(self, event: ChainStart) -> None:
-        self._put(event)
-
-    def on_chain_end(self, event: ChainEnd) -> None:
-        self._put(event)
-
-    def on_chain_error(self, event: ChainError) -> None:
-        self._put(event)
-
-    def _put(self, event: BaseEvent) -> None:
+    def on_event(self, event: BaseEvent) -> None:
+        """Queue ``event`` (the registry sends only the kinds ``handler`` wants)."""
         queue = self._queue
         with self._cond:
             if self._worker is None:
@@ -121,15 +105,18 @@ class BackgroundHandler(CallbackHandler):
                 return
             queue.append(event)
             self._cond.notify_all()
+            error = self._errors.pop(event.run_id, None) if event.kind in TERMINAL else None
+        if error is not None:
+            raise error
 
     def _make_room(self, event: BaseEvent) -> bool:
         """Called full, under the lock: False means drop ``event``."""
-        token = event.kind == _TOKEN
-        if token and self.overflow == "drop_newest":
+        droppable = event.kind in DROPPABLE
+        if droppable and self.overflow == "drop_newest":
             return False
-        if token and self.overflow == "drop_oldest":
+        if droppable and self.overflow == "drop_oldest":
             for i, queued in enumerate(self._queue):
-                if queued.kind == _TOKEN:
+                if queued.kind in DROPPABLE:
                     del self._queue[i]
                     self.dropped += 1
                     return True
@@ -143,7 +130,7 @@ class BackgroundHandler(CallbackHandler):
                     break
                 self._cond.wait(left)
         # Lifecycle events are never dropped: past the wait they go over the bound.
-        return len(self._queue) < self.maxsize or not token
+        return len(self._queue) < self.maxsize or not droppable
 
     def _start(self) -> None:
         self._closing = False
@@ -153,47 +140,48 @@ class BackgroundHandler(CallbackHandler):
         self._worker.start()
 
     def _work(self) -> None:
-        loop: asyncio.AbstractEventLoop | None = None
-        cond, queue, entry = self._cond, self._queue, self._entry
-        try:
-            while True:
-                with cond:
-                    while not queue and not self._closing:
-                        cond.wait()
-                    if not queue:
-                        return
-                    event = queue.popleft()
-                    self._busy = True
-                    cond.notify_all()
-                fn = entry.hooks[event.kind]
-                try:
-                    if fn is not None:
-                        if entry.is_async[event.kind]:
-                            if loop is None:
-                                loop = asyncio.new_event_loop()
-                            loop.run_until_complete(fn(event))
-                        else:
-                            fn(event)
-                except Exception as exc:
-                    self._failed(event, exc)
-                with cond:
-                    self._busy = False
-                    self._stalled = False
-                    cond.notify_all()
-        finally:
-            if loop is not None:
-                loop.close()
-
-    def _failed(self, event: BaseEvent, exc: BaseException) -> None:
-        handler_failures.record(self._entry.name)
-        if event.run_id not in self._failed_runs:
-            self._failed_runs.add(event.run_id)
-            log_failure(self._entry.name, event.type, event.run_id, exc)  # type: ignore[attr-defined]
+        cond, queue, failures = self._cond, self._queue, self._failures
+        while True:
+            with cond:
+                while not queue and not self._closing:
+                    cond.wait()
+                if not queue:
+                    return
+                event = queue.popleft()
+                self._busy = True
+                cond.notify_all()
+            targets = self._targets[event.kind]
+            if targets and targets[0][2]:
+                # On the library's loop rather than a loop of this thread's own.
+                run_on_loop(adeliver(targets, event, failures))
+            else:
+                deliver(targets, event, failures)
+            terminal = event.kind in TERMINAL
+            if terminal:
+                failures.forget(event.run_id)
+            with cond:
+                error = failures.take()
+                if error is not None:
+                    self._errors.setdefault(event.run_id, error)
+                if terminal and event.run_id in self._errors:
+                    # The run is over for the caller already: keep it for flush().
+                    self._late.append(self._errors.pop(event.run_id))
+                self._busy = False
+                self._stalled = False
+                cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued event has been handled; False on timeout."""
+        """Wait until every queued event has been handled; False on timeout.
+
+        Raises the first ``raise_error`` failure of ``handler`` that no run's
+        caller got yet.
+        """
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            done = self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            late = self._late.pop(0) if self._late else None
+        if late is not None:
+            raise late
+        return done
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the worker (a later event starts a new one).
@@ -201,11 +189,13 @@ class BackgroundHandler(CallbackHandler):
         Safe to call twice. Returns False when the handler did not finish in time
         (the worker is a daemon thread and is left to finish on its own).
         """
-        flushed = self.flush(timeout)
-        with self._cond:
-            worker, self._worker = self._worker, None
-            self._closing = True
-            self._cond.notify_all()
+        try:
+            flushed = self.flush(timeout)
+        finally:
+            with self._cond:
+                worker, self._worker = self._worker, None
+                self._closing = True
+                self._cond.notify_all()
         if worker is not None and flushed:
             worker.join(timeout)
         return flushed

@@ -5,15 +5,18 @@
 ...         print(event.token, end="", flush=True)
 
 The manager looks up which hooks a handler overrides once, when the handler is
-attached, and never calls the others. Set ``raise_error = True`` on a handler
-whose failure must stop the run (DESIGN.md section 3).
+attached, and never calls the others. ``on_event`` is the catch-all: it gets
+every event the handler has no specific hook for (a recorder or an exporter
+overrides it alone). Set ``raise_error = True`` on a handler whose failure
+must stop the run (DESIGN.md section 3).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from streamllm.events import (
+    BaseEvent,
     ChainEnd,
     ChainError,
     ChainStart,
@@ -23,7 +26,7 @@ from streamllm.events import (
     NewToken,
 )
 
-__all__ = ["AsyncCallbackHandler", "CallbackHandler"]
+__all__ = ["AsyncCallbackHandler", "CallbackHandler", "HandlerWrapper"]
 
 
 class CallbackHandler:
@@ -31,6 +34,9 @@ class CallbackHandler:
 
     #: When True, a failure in this handler ends the run and raises ``HandlerError``.
     raise_error: ClassVar[bool] = False
+
+    def on_event(self, event: BaseEvent) -> None:
+        """Any event this handler has no specific hook for."""
 
     def on_llm_start(self, event: LLMStart) -> None:
         """A model run is about to call its provider."""
@@ -63,6 +69,9 @@ class AsyncCallbackHandler:
 
     raise_error: ClassVar[bool] = False
 
+    async def on_event(self, event: BaseEvent) -> None:
+        """Any event this handler has no specific hook for."""
+
     async def on_llm_start(self, event: LLMStart) -> None:
         """A model run is about to call its provider."""
 
@@ -83,3 +92,16 @@ class AsyncCallbackHandler:
 
     async def on_chain_error(self, event: ChainError) -> None:
         """A parent run failed or was cancelled."""
+
+
+class HandlerWrapper(CallbackHandler):
+    """A handler that stands for another one (``wrapped``) and receives, through
+    :meth:`on_event`, exactly the event kinds the wrapped handler wants; its
+    ``raise_error`` is the wrapped handler's. :class:`BackgroundHandler` is one.
+    """
+
+    #: The handler this one stands for (anything ``callbacks=[...]`` accepts).
+    wrapped: Any
+
+    def on_event(self, event: BaseEvent) -> None:
+        raise NotImplementedError

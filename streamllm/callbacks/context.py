@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, final
@@ -57,7 +57,7 @@ class ParentRun:
         trace_id: UUID,
         entries: tuple[Entry, ...],
         tags: tuple[str, ...],
-        metadata: dict[str, Any],
+        metadata: Mapping[str, Any],
     ) -> None:
         self.run_id = run_id
         self.trace_id = trace_id

@@ -5,6 +5,11 @@ One daemon thread, started lazily on first need, stopped by
 :class:`AsyncDrain`: an ordered queue drained by one task on that loop. The
 producer wakes the loop only when the drain is idle, so a fast stream costs one
 cross-thread wake-up per burst, not one per token.
+
+A handler whose hook is still running when a call's drain timeout passes is
+*hung*: it is logged once, and until that hook returns later runs hand its
+events to a drain of their own that nobody waits for, so one hung handler does
+not add the drain timeout to every call.
 """
 
 from __future__ import annotations
@@ -12,14 +17,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, final
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar, final
+
+from streamllm.callbacks.deliver import Target, adeliver
+from streamllm.callbacks.failures import log_hung
 
 if TYPE_CHECKING:
+    from streamllm.callbacks.failures import Failures
     from streamllm.callbacks.registry import Entry
-    from streamllm.events import BaseEvent
 
-__all__ = ["DRAIN_TIMEOUT", "AsyncDrain", "background_loop", "shutdown"]
+__all__ = ["DRAIN_TIMEOUT", "AsyncDrain", "background_loop", "is_hung", "run_on_loop", "shutdown"]
+
+T = TypeVar("T")
 
 #: Seconds a sync call waits, after its terminal event, for async handlers to see it.
 DRAIN_TIMEOUT = 10.0
@@ -74,6 +84,7 @@ class _BackgroundLoop:
         if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout)
+        _hung.clear()
 
 
 background_loop = _BackgroundLoop()
@@ -84,7 +95,28 @@ def shutdown(timeout: float = 5.0) -> None:
     background_loop.shutdown(timeout)
 
 
-FailureCallback = Callable[["Entry", "BaseEvent", BaseException], None]
+def run_on_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on the background loop and wait for it, from any other thread."""
+    return asyncio.run_coroutine_threadsafe(coro, background_loop.get()).result()
+
+
+# Handlers (by id) whose hook outlived a drain timeout and has not returned yet.
+_hung: dict[int, object] = {}
+
+
+def is_hung(entry: Entry) -> bool:
+    """Whether ``entry``'s handler is known hung (see the module docstring)."""
+    return id(entry.handler) in _hung
+
+
+@final
+class _Mark:
+    """A place in a drain's queue; set once everything before it was delivered."""
+
+    __slots__ = ("reached",)
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
 
 
 @final
@@ -94,72 +126,85 @@ class AsyncDrain:
     __slots__ = (
         "_current",
         "_done",
+        "_failures",
         "_loop",
-        "_on_failure",
         "_queue",
         "_scheduled",
         "_targets",
         "_task",
+        "wanted",
     )
 
-    def __init__(
-        self,
-        targets: tuple[tuple[tuple[Entry, Callable[[Any], Any]], ...], ...],
-        on_failure: FailureCallback,
-    ) -> None:
+    def __init__(self, targets: tuple[tuple[Target, ...], ...], failures: Failures) -> None:
         self._targets = targets
-        self._on_failure = on_failure
-        self._queue: deque[BaseEvent] = deque()
+        #: Per event kind, whether any hook here wants it.
+        self.wanted = tuple(bool(t) for t in targets)
+        self._failures = failures
+        self._queue: deque[tuple[Any, tuple[Target, ...] | None]] = deque()
         self._scheduled = False
-        self._done = threading.Event()
+        self._done: _Mark | None = None
         self._loop = background_loop.get()
         self._task: asyncio.Task[None] | None = None
         self._current: Entry | None = None
 
-    def put(self, event: BaseEvent) -> None:
-        if not self._targets[event.kind]:
+    def put(self, event: Any, targets: tuple[Target, ...] | None = None) -> None:
+        """Queue ``event`` for its kind's hooks (or for ``targets`` alone)."""
+        if targets is None and not self._targets[event.kind]:
             return
-        self._queue.append(event)
+        self._queue.append((event, targets))
+        self._wake()
+
+    def _wake(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon_threadsafe(self._start)
+
+    def catch_up(self, timeout: float | None = None) -> bool:
+        """Wait until every event queued so far was delivered; False on timeout."""
+        mark = _Mark()
+        self._queue.append((mark, None))
+        self._wake()
+        return self._wait(mark, timeout)
 
     def finish(self) -> None:
-        """No more events: mark done once the queue is empty."""
-        self._queue.append(_END)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon_threadsafe(self._start)
+        """No more events (a second call does nothing)."""
+        if self._done is None:
+            self._done = _Mark()
+            self._queue.append((self._done, None))
+            self._wake()
 
-    def wait(self, timeout: float | None = None) -> Entry | None:
-        """Wait for the queue to drain; return the hook still running on timeout."""
-        if self._done.wait(DRAIN_TIMEOUT if timeout is None else timeout):
-            return None
-        return self._current
+    def wait(self, run_id: object, timeout: float | None = None) -> bool:
+        """Wait for the queue to drain after :meth:`finish`; False on timeout."""
+        return self._done is None or self._wait(self._done, timeout, run_id)
+
+    def _wait(self, mark: _Mark, timeout: float | None, run_id: object = None) -> bool:
+        if mark.reached.wait(DRAIN_TIMEOUT if timeout is None else timeout):
+            return True
+        current = self._current
+        if current is not None and id(current.handler) not in _hung:
+            _hung[id(current.handler)] = current.handler
+            log_hung(current.name, run_id)
+        return False
 
     def _start(self) -> None:
         self._task = self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
-        queue = self._queue
+        queue, failures = self._queue, self._failures
         while True:
             while queue:
-                event = queue.popleft()
-                if event is _END:
-                    self._done.set()
+                event, only = queue.popleft()
+                if type(event) is _Mark:
+                    event.reached.set()
                     continue
-                for entry, fn in self._targets[event.kind]:
-                    self._current = entry
-                    try:
-                        await fn(event)
-                    except Exception as exc:
-                        self._on_failure(entry, event, exc)
+                for target in only if only is not None else self._targets[event.kind]:
+                    self._current = entry = target[0]
+                    await adeliver((target,), event, failures, deferred=True)
+                    # Returned after all: not hung (any more).
+                    _hung.pop(id(entry.handler), None)
                 self._current = None
             # See the module docstring: only an idle drain lets the producer re-arm it.
             self._scheduled = False
             if not queue or self._scheduled:
                 return
             self._scheduled = True
-
-
-_END: Any = object()

@@ -20,183 +20,33 @@ so it never leaks into the code consuming it.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast, final, overload
-from uuid import UUID
 
-from streamllm.callbacks.context import ParentRun, current_parent, reset_parent, set_parent
-from streamllm.callbacks.manager import (
-    CallbackManager,
-    Mode,
-    RunManager,
-    check_metadata,
-    check_tags,
-    reason_for,
-)
+from streamllm.callbacks.chain import ChainRun, jsonable
+from streamllm.callbacks.manager import check_metadata, check_tags
 from streamllm.callbacks.registry import Entry, Handler, resolve_all
-from streamllm.errors import ConfigurationError, HandlerError
+from streamllm.errors import ConfigurationError
 
-__all__ = ["ChainRun", "Traced", "traced"]
+__all__ = ["ChainRun", "Traced", "traced"]  # ChainRun: re-exported from chain
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-_MAX_REPR = 200
-
-
-def _jsonable(value: Any, depth: int = 0) -> Any:
-    """A JSON-compatible copy of inputs/outputs; anything else becomes a short repr
-    (events stay serialisable for recorders without failing the user's call)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if depth < 8:
-        if isinstance(value, Mapping):
-            return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [_jsonable(v, depth + 1) for v in value]
-    text = repr(value)
-    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
-
-
-@final
-class ChainRun:
-    """The running chain, as ``with traced(...) as run:`` gives it.
-
-    ``run_id``, ``parent_run_id`` and ``trace_id`` identify it; set ``outputs``
-    (JSON-compatible) to have them sent with ``ChainEnd``.
-    """
-
-    __slots__ = ("_inputs", "_manager", "_token", "mode", "outputs", "parent", "run")
-
-    def __init__(self, spec: Traced, inputs: dict[str, Any] | None, mode: Mode) -> None:
-        enclosing = current_parent()
-        manager = CallbackManager.configure(
-            local=spec.entries, tags=spec.tags, metadata=dict(spec.metadata)
-        )
-        self.mode = mode
-        self.run: RunManager = manager.start_run(name=spec.name, sender=None, mode=mode)
-        # Children re-merge global and scoped handlers themselves (and they follow
-        # tasks and batch threads through their own contextvar), so the parent
-        # passes down only what came through parent runs: no duplicates, and a
-        # global handler removed later is not kept alive by an old trace.
-        inherited = (enclosing.entries if enclosing is not None else ()) + spec.entries
-        self.parent = ParentRun(
-            self.run.run_id, self.run.trace_id, inherited, manager.tags, manager.metadata
-        )
-        self.outputs: Any = None
-        self._manager = manager
-        self._token: Any = None
-        self._inputs = inputs
-
-    @property
-    def run_id(self) -> UUID:
-        """This chain's run id (a UUID)."""
-        return self.run.run_id
-
-    @property
-    def parent_run_id(self) -> UUID | None:
-        """The enclosing chain's run id, or None at the root."""
-        return self.run.parent_run_id
-
-    @property
-    def trace_id(self) -> UUID:
-        """The root run's id, shared by every run in the tree."""
-        return self.run.trace_id
-
-    # -- the parent contextvar ---------------------------------------------
-
-    def enter(self) -> None:
-        self._token = set_parent(self.parent)
-
-    def exit(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            reset_parent(token)
-
-    # -- sync lifecycle ----------------------------------------------------
-
-    def start(self) -> None:
-        """Send ``ChainStart``; a ``raise_error`` handler failing on it ends the run."""
-        try:
-            self.run.emit(self.run.chain_start_event(self._inputs))
-        except HandlerError as exc:
-            self.run.clear_failure()
-            self._error_quietly(exc)
-            raise
-
-    def end(self, outputs: Any) -> None:
-        """Send ``ChainEnd`` (then wait for async handlers, as a model run does)."""
-        try:
-            self.run.emit(self.run.chain_end_event(_jsonable(outputs)))
-        finally:
-            late = self.run.settle(wait=True)
-        if late is not None:
-            raise late
-
-    def fail(self, exc: BaseException) -> None:
-        """Send ``ChainError`` for ``exc``; raises a handler's failure in place of a
-        plain failure (never in place of cancellation)."""
-        if self.run.done:
-            return
-        if isinstance(exc, HandlerError):
-            self.run.clear_failure()
-        reason = reason_for(exc)
-        try:
-            self.run.emit(self.run.chain_error_event(exc, reason))
-        except HandlerError as handler_exc:
-            self.run.settle(wait=False)
-            if reason == "failed":
-                raise handler_exc from exc
-            return
-        # A garbage collector closing an abandoned generator must not wait.
-        self.run.settle(wait=not isinstance(exc, GeneratorExit))
-
-    def _error_quietly(self, exc: BaseException) -> None:
-        with contextlib.suppress(HandlerError):
-            self.run.emit(self.run.chain_error_event(exc, "failed"))
-        self.run.settle(wait=True)
-
-    # -- async lifecycle -----------------------------------------------------
-
-    async def astart(self) -> None:
-        try:
-            await self.run.aemit(self.run.chain_start_event(self._inputs))
-        except HandlerError as exc:
-            self.run.clear_failure()
-            with contextlib.suppress(HandlerError):
-                await self.run.aemit(self.run.chain_error_event(exc, "failed"))
-            raise
-
-    async def aend(self, outputs: Any) -> None:
-        await self.run.aemit(self.run.chain_end_event(_jsonable(outputs)))
-
-    async def afail(self, exc: BaseException) -> None:
-        if self.run.done:
-            return
-        if isinstance(exc, HandlerError):
-            self.run.clear_failure()
-        reason = reason_for(exc)
-        try:
-            await self.run.aemit(self.run.chain_error_event(exc, reason))
-        except HandlerError as handler_exc:
-            if reason == "failed":
-                raise handler_exc from exc
 
 
 def _inputs_of(
     signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
     if signature is None:
-        return {"args": _jsonable(args), "kwargs": _jsonable(kwargs)}
+        return {"args": jsonable(args), "kwargs": jsonable(kwargs)}
     try:
         bound = signature.bind_partial(*args, **kwargs)
     except TypeError:
-        return {"args": _jsonable(args), "kwargs": _jsonable(kwargs)}
+        return {"args": jsonable(args), "kwargs": jsonable(kwargs)}
     return {
-        name: _jsonable(value)
+        name: jsonable(value)
         for name, value in bound.arguments.items()
         if name not in ("self", "cls")
     }
@@ -343,6 +193,30 @@ def _wrap_async(
     return wrapper
 
 
+@final
+class _Steps:
+    """The I/O-free core of a traced (async) generator: what goes into the body
+    next (the value the consumer sent, or the exception it threw), and the
+    parent run set around each step of the body only, so the consumer of the
+    generator runs outside the chain."""
+
+    __slots__ = ("run", "sent", "thrown")
+
+    def __init__(self, run: ChainRun) -> None:
+        self.run = run
+        self.sent: Any = None
+        self.thrown: BaseException | None = None
+
+    def __enter__(self) -> BaseException | None:
+        """Enter the chain for one step; the exception to throw in, if any."""
+        self.run.enter()
+        thrown, self.thrown = self.thrown, None
+        return thrown
+
+    def __exit__(self, *exc: object) -> None:
+        self.run.exit()
+
+
 def _wrap_gen(
     spec: Traced, sig: inspect.Signature | None, func: Callable[..., Any]
 ) -> Callable[..., Any]:
@@ -350,36 +224,26 @@ def _wrap_gen(
         run = ChainRun(spec, _inputs_of(sig, args, kwargs), "sync")
         run.start()
         gen: Generator[Any, Any, Any] = func(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
+        steps = _Steps(run)
         try:
             while True:
-                # The parent is set for one step of the body only: the consumer
-                # of this generator runs outside the chain.
-                run.enter()
+                with steps as thrown:
+                    try:
+                        item = gen.throw(thrown) if thrown else gen.send(steps.sent)
+                    except StopIteration as stop:
+                        result = stop.value
+                        break
                 try:
-                    if thrown is not None:
-                        exc, thrown = thrown, None
-                        item = gen.throw(exc)
-                    else:
-                        item = gen.send(sent)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                finally:
-                    run.exit()
-                try:
-                    sent = yield item
+                    steps.sent = yield item
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
-                    thrown = exc
+                    steps.thrown = exc
         except BaseException as exc:
-            run.enter()
             try:
-                gen.close()
+                with steps:
+                    gen.close()
             finally:
-                run.exit()
                 run.fail(exc)
             raise
         run.end(result)
@@ -395,33 +259,25 @@ def _wrap_asyncgen(
         run = ChainRun(spec, _inputs_of(sig, args, kwargs), "async")
         await run.astart()
         agen: AsyncGenerator[Any, Any] = func(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
+        steps = _Steps(run)
         try:
             while True:
-                run.enter()
+                with steps as thrown:
+                    try:
+                        item = await (agen.athrow(thrown) if thrown else agen.asend(steps.sent))
+                    except StopAsyncIteration:
+                        break
                 try:
-                    if thrown is not None:
-                        exc, thrown = thrown, None
-                        item = await agen.athrow(exc)
-                    else:
-                        item = await agen.asend(sent)
-                except StopAsyncIteration:
-                    break
-                finally:
-                    run.exit()
-                try:
-                    sent = yield item
+                    steps.sent = yield item
                 except GeneratorExit:
                     raise
                 except BaseException as exc:
-                    thrown = exc
+                    steps.thrown = exc
         except BaseException as exc:
-            run.enter()
             try:
-                await agen.aclose()
+                with steps:
+                    await agen.aclose()
             finally:
-                run.exit()
                 await run.afail(exc)
             raise
         await run.aend(None)

@@ -8,34 +8,27 @@ the order the recorder saw the events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Protocol, TypeAlias
 
 from pydantic import ValidationError
 
 from streamllm.callbacks.base import CallbackHandler
+from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
+from streamllm.callbacks.failures import Failures
+from streamllm.callbacks.kinds import TERMINAL
 from streamllm.callbacks.registry import Entry, resolve_all
-from streamllm.errors import ConfigurationError, HandlerError, StreamLLMError
-from streamllm.events import (
-    SCHEMA_VERSION,
-    BaseEvent,
-    ChainEnd,
-    ChainError,
-    ChainStart,
-    Event,
-    LLMEnd,
-    LLMError,
-    LLMStart,
-    NewToken,
-    parse_event,
-)
+from streamllm.errors import ConfigurationError, StreamLLMError
+from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, parse_event
+from streamllm.signals import SIGNALS
 
 __all__ = ["JSONLRecorder", "RecordingError", "areplay", "read_recording", "replay"]
 
@@ -87,26 +80,9 @@ class JSONLRecorder(CallbackHandler):
             if flush:
                 file.flush()
 
-    def on_llm_start(self, event: LLMStart) -> None:
-        self._write(event, False)
-
-    def on_llm_new_token(self, event: NewToken) -> None:
-        self._write(event, False)
-
-    def on_llm_end(self, event: LLMEnd) -> None:
-        self._write(event, True)
-
-    def on_llm_error(self, event: LLMError) -> None:
-        self._write(event, True)
-
-    def on_chain_start(self, event: ChainStart) -> None:
-        self._write(event, False)
-
-    def on_chain_end(self, event: ChainEnd) -> None:
-        self._write(event, True)
-
-    def on_chain_error(self, event: ChainError) -> None:
-        self._write(event, True)
+    def on_event(self, event: BaseEvent) -> None:
+        # Flushed at each run's end: a finished run is on disk even if the process dies.
+        self._write(event, event.kind in TERMINAL)
 
     @property
     def closed(self) -> bool:
@@ -184,8 +160,7 @@ def read_recording(path: str | os.PathLike[str]) -> list[Event]:
                 ) from exc
             if not isinstance(data, dict):
                 raise RecordingError(
-                    f"{name} line {number}: expected an event object, got "
-                    f"{type(data).__name__}",
+                    f"{name} line {number}: expected an event object, got {type(data).__name__}",
                     path=name,
                     line=number,
                 )
@@ -210,30 +185,72 @@ def _delays(events: Sequence[Event], speed: float) -> list[float]:
     return out
 
 
-def _failure(entry: Entry, event: Event, exc: Exception) -> HandlerError:
-    error = HandlerError(
-        f"handler {entry.name} failed on {event.type} while replaying: "
-        f"{type(exc).__name__}: {exc}",
-        handler=entry.handler,
-        event=event,
-    )
-    error.__cause__ = exc
-    return error
+class _Source(Protocol):
+    """A bus (``streamllm.bus``): it replays what it holds."""
+
+    def replay_events(self) -> Iterable[Event]: ...
+
+
+Source: TypeAlias = "str | os.PathLike[str] | _Source"
+
+
+def _events_of(source: Source) -> list[Event]:
+    if isinstance(source, str | os.PathLike):
+        return read_recording(source)
+    return list(source.replay_events())
 
 
 def _prepare(
-    path: str | os.PathLike[str], handlers: Iterable[object], speed: float
-) -> tuple[list[Event], tuple[Entry, ...]]:
+    source: Source, handlers: Iterable[object], speed: float
+) -> tuple[list[Event], _Player]:
     if speed <= 0:
         raise ConfigurationError(f"speed must be positive, not {speed!r}")
     if isinstance(handlers, str | bytes):
         raise ConfigurationError("handlers must be a list of handlers, e.g. [handler]")
-    entries = resolve_all(handlers)
-    return read_recording(path), entries
+    player = _Player(resolve_all(handlers))
+    return _events_of(source), player
+
+
+class _Player:
+    """Delivers recorded events as a live run would: every handler gets every
+    event (a failing one is logged once per run and counted), then the signals
+    (sender None, so receivers connected to every sender get them)."""
+
+    def __init__(self, entries: tuple[Entry, ...]) -> None:
+        self.targets: tuple[tuple[Target, ...], ...] = tuple(
+            tuple((e, fn, e.is_async[slot]) for e in entries if (fn := e.hooks[slot]) is not None)
+            for slot in range(len(SIGNALS))
+        )
+        self.has_async = any(e.has_async for e in entries)
+        self.failures = Failures(" while replaying")
+
+    def play(self, event: Event, runner: asyncio.Runner | None) -> None:
+        targets = self.targets[event.kind]
+        if runner is not None and any(t[2] for t in targets):
+            runner.run(adeliver(targets, event, self.failures))
+        else:
+            deliver(targets, event, self.failures)
+        self._after(event)
+
+    async def aplay(self, event: Event) -> None:
+        await adeliver(self.targets[event.kind], event, self.failures)
+        self._after(event)
+
+    def _after(self, event: Event) -> None:
+        if SIGNALS[event.kind].receivers:
+            send_signal(event, None, self.failures)
+        if event.kind in TERMINAL:
+            self.failures.forget(event.run_id)
+
+    def done(self) -> None:
+        """The replay is over: raise the first ``raise_error`` failure, if any."""
+        error = self.failures.take()
+        if error is not None:
+            raise error
 
 
 def replay(
-    path: str | os.PathLike[str],
+    source: Source,
     handlers: Iterable[object],
     *,
     timing: bool = False,
@@ -241,44 +258,34 @@ def replay(
 ) -> list[Event]:
     """Play a recording back through ``handlers``: the same events, in the same order.
 
-    Each event goes to the hook of its kind on every handler, in the order the
-    handlers are given. Async handlers are awaited on one event loop kept for
-    the whole replay (use :func:`areplay` from async code). With ``timing=True``
-    the original pauses between events are kept (divided by ``speed``). A
-    handler that raises stops the replay with a :class:`HandlerError` (the
-    original as its cause). Returns the events replayed.
+    ``source`` is a recording's path or a bus (``streamllm.bus``). Each event
+    goes to the hook of its kind on every handler, in the order the handlers
+    are given, then to the signals, as in a live run. Async handlers are
+    awaited on one event loop kept for the whole replay (use :func:`areplay`
+    from async code). With ``timing=True`` the original pauses between events
+    are kept (divided by ``speed``). A handler that raises is logged once per
+    run and counted, and the replay goes on; if it has ``raise_error``, the
+    first such failure is raised as a :class:`HandlerError` (the original as
+    its cause) once every event was replayed, so the other handlers still see
+    every run whole. Returns the events replayed.
 
     The recording is read and checked completely before any handler sees an
     event, so a bad line never leaves handlers with half a recording.
     """
-    events, entries = _prepare(path, handlers, speed)
-    if any(e.has_async for e in entries) and _loop_running():
+    events, player = _prepare(source, handlers, speed)
+    if player.has_async and _loop_running():
         raise ConfigurationError(
             "replay() cannot run async handlers inside a running event loop: "
             "use 'await areplay(...)'"
         )
     delays = _delays(events, speed) if timing else None
-    runner: asyncio.Runner | None = None
-    try:
+    with contextlib.ExitStack() as stack:
+        runner = stack.enter_context(asyncio.Runner()) if player.has_async else None
         for i, event in enumerate(events):
             if delays is not None and delays[i] > 0:
                 time.sleep(delays[i])
-            for entry in entries:
-                fn = entry.hooks[event.kind]
-                if fn is None:
-                    continue
-                try:
-                    if entry.is_async[event.kind]:
-                        if runner is None:
-                            runner = asyncio.Runner()
-                        runner.run(_awaited(fn, event))
-                    else:
-                        fn(event)
-                except Exception as exc:
-                    raise _failure(entry, event, exc) from exc
-    finally:
-        if runner is not None:
-            runner.close()
+            player.play(event, runner)
+    player.done()
     return events
 
 
@@ -290,12 +297,8 @@ def _loop_running() -> bool:
     return True
 
 
-async def _awaited(fn: Callable[[Any], Awaitable[Any]], event: Event) -> None:
-    await fn(event)
-
-
 async def areplay(
-    path: str | os.PathLike[str],
+    source: Source,
     handlers: Iterable[object],
     *,
     timing: bool = False,
@@ -305,20 +308,11 @@ async def areplay(
 
     The file is read in a worker thread so the loop is not blocked.
     """
-    events, entries = await asyncio.to_thread(_prepare, path, handlers, speed)
+    events, player = await asyncio.to_thread(_prepare, source, handlers, speed)
     delays = _delays(events, speed) if timing else None
     for i, event in enumerate(events):
         if delays is not None and delays[i] > 0:
             await asyncio.sleep(delays[i])
-        for entry in entries:
-            fn = entry.hooks[event.kind]
-            if fn is None:
-                continue
-            try:
-                if entry.is_async[event.kind]:
-                    await fn(event)
-                else:
-                    fn(event)
-            except Exception as exc:
-                raise _failure(entry, event, exc) from exc
+        await player.aplay(event)
+    player.done()
     return events

@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from streamllm import ConfigurationError, FakeListLLM
+from streamllm import (
+    AsyncCallbackHandler,
+    CallbackHandler,
+    ConfigurationError,
+    FakeListLLM,
+    HandlerError,
+    LLMError,
+)
 from streamllm.callbacks.background import BackgroundHandler, Overflow
 from streamllm.events import BaseEvent
+from streamllm.testing import RecordingHandler
+from tests.models.helpers import check_run
 
 TOKENS = 50
 ANSWER = " ".join(str(i) for i in range(TOKENS))
@@ -100,3 +109,69 @@ def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     """Bad sizes and policies raise ConfigurationError."""
     with pytest.raises(ConfigurationError, match=message):
         BackgroundHandler(print, **kwargs)
+
+
+def test_async_inner_handler_runs_on_the_library_loop() -> None:
+    """Async hooks of a wrapped handler run on the library's one background loop,
+    not on an event loop the worker thread makes for itself."""
+    threads: list[str] = []
+
+    class Where(AsyncCallbackHandler):
+        async def on_llm_end(self, event: Any) -> None:
+            threads.append(threading.current_thread().name)
+
+    background = BackgroundHandler(Where())
+    FakeListLLM(responses=["a"]).invoke("x", callbacks=[background])
+    assert background.close(5.0)
+    assert threads == ["streamllm-loop"]
+
+
+def test_a_strict_inner_handler_fails_the_run_it_failed_in() -> None:
+    """raise_error on the wrapped handler is honoured: once the worker has met
+    the failure, the run's terminal event raises HandlerError to the caller and
+    the other handlers see the run end failed."""
+
+    class StrictStart(CallbackHandler):
+        raise_error = True
+
+        def on_llm_start(self, event: Any) -> None:
+            raise RuntimeError("strict inner")
+
+        def on_llm_end(self, event: Any) -> None: ...
+
+    background = BackgroundHandler(StrictStart())
+    recorder = RecordingHandler()
+    # Flushing from a token hook makes the worker meet the failure before the end.
+    sync_point = {"on_llm_new_token": lambda e: background.flush(5.0)}
+    with pytest.raises(HandlerError) as info:
+        FakeListLLM(responses=["a b"]).invoke("x", callbacks=[sync_point, background, recorder])
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert isinstance(check_run(recorder.events), LLMError)
+    assert background.close(5.0)
+
+
+def test_a_strict_failure_the_run_outran_is_raised_by_flush() -> None:
+    """A raise_error failure the worker meets after the run ended is raised by
+    the next flush(), once; failures are logged once per run, not once ever."""
+    gate = threading.Event()
+
+    class Late(CallbackHandler):
+        raise_error = True
+
+        def on_llm_end(self, event: Any) -> None:
+            gate.wait(5.0)
+            raise RuntimeError("late")
+
+    background = BackgroundHandler(Late())
+    model = FakeListLLM(responses=["a", "b"])
+    model.invoke("x", callbacks=[background])
+    gate.set()
+    with pytest.raises(HandlerError, match="late"):
+        background.flush(5.0)
+    assert background.flush(5.0)
+    model.invoke("x", callbacks=[background])
+    with pytest.raises(HandlerError):
+        background.close(5.0)
+    from streamllm import handler_failures
+
+    assert handler_failures.total == 2

@@ -101,7 +101,8 @@ def test_raise_error_stops_run_after_delivering_to_others() -> None:
 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 def test_raise_error_on_terminal_sends_no_second_terminal(mode: str) -> None:
-    """Failing on LLMEnd raises HandlerError and sends no second terminal event."""
+    """Failing on LLMEnd raises HandlerError and sends no second terminal event:
+    the other handlers get one LLMError(failed) in place of the end."""
     recorder = RecordingHandler()
     model = FakeListLLM(responses=["a b"])
     with pytest.raises(HandlerError):
@@ -109,7 +110,7 @@ def test_raise_error_on_terminal_sends_no_second_terminal(mode: str) -> None:
             model.invoke("x", callbacks=[StrictOnEnd(), recorder])
         else:
             asyncio.run(model.ainvoke("x", callbacks=[StrictOnEnd(), recorder]))
-    assert [e.type for e in recorder.events][-1] == "llm_end"
+    assert [e.type for e in recorder.events][-1] == "llm_error"
     check_run(recorder.events)
 
 
@@ -159,7 +160,7 @@ def test_async_raise_error_in_sync_code_is_raised_after_run() -> None:
         ):
             received.append(token)
     assert "".join(received) == "a b c"
-    assert recorder.events[-1].type == "llm_end"
+    assert recorder.events[-1].type == "llm_error", "the caller's HandlerError is the run's end"
 
 
 def test_hung_async_handler_is_logged_and_call_returns(

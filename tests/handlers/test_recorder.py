@@ -16,12 +16,15 @@ from hypothesis import strategies as st
 
 from streamllm import (
     SCHEMA_VERSION,
+    CallbackHandler,
     CallbackManager,
     ConfigurationError,
     FakeListLLM,
     HandlerError,
     LLMStart,
     NewToken,
+    handler_failures,
+    signals,
 )
 from streamllm.callbacks.registry import resolve_all
 from streamllm.events import BaseEvent
@@ -56,8 +59,14 @@ async def test_record_then_replay_gives_the_same_events(mode: str, tmp_path: Pat
     path = tmp_path / "events.jsonl"
     live = RecordingHandler()
     with JSONLRecorder(path) as recorder:
-        await run_mode(mode, FakeListLLM(responses=["Hello big world", "ok"]), INPUTS,
-                       [live, recorder], tags=["t"], metadata={"k": [1, "v"]})
+        await run_mode(
+            mode,
+            FakeListLLM(responses=["Hello big world", "ok"]),
+            INPUTS,
+            [live, recorder],
+            tags=["t"],
+            metadata={"k": [1, "v"]},
+        )
     played = RecordingHandler()
     events = replay(path, [played])
     assert_same_events(events, live.events)
@@ -107,7 +116,10 @@ def test_header_line_names_the_schema_version(tmp_path: Path) -> None:
     header = json.loads(lines[0])
     assert header["streamllm_schema"] == SCHEMA_VERSION
     assert [json.loads(line)["type"] for line in lines[1:]] == [
-        "llm_start", "new_token", "new_token", "llm_end"
+        "llm_start",
+        "new_token",
+        "new_token",
+        "llm_end",
     ]
 
 
@@ -143,7 +155,7 @@ def test_flush_and_close_are_safe_twice(tmp_path: Path) -> None:
     live = RecordingHandler()
     FakeListLLM(responses=["x"]).invoke("q", callbacks=[live])
     with pytest.raises(ValueError, match="closed"):
-        recorder.on_llm_start(live.of_type(LLMStart)[0])
+        recorder.on_event(live.of_type(LLMStart)[0])
 
 
 def _write(path: Path, *lines: str) -> Path:
@@ -161,8 +173,9 @@ def _recorded(tmp_path: Path) -> list[str]:
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     """A recording from a newer schema raises ConfigurationError naming both versions."""
     lines = _recorded(tmp_path)
-    path = _write(tmp_path / "new.jsonl", json.dumps({"streamllm_schema": SCHEMA_VERSION + 1}),
-                  *lines[1:])
+    path = _write(
+        tmp_path / "new.jsonl", json.dumps({"streamllm_schema": SCHEMA_VERSION + 1}), *lines[1:]
+    )
     handler = RecordingHandler()
     with pytest.raises(ConfigurationError, match=f"version {SCHEMA_VERSION + 1}.*upgrade"):
         replay(path, [handler])
@@ -230,8 +243,12 @@ def test_replay_dispatches_by_hook_to_every_kind_of_handler(tmp_path: Path) -> N
     collector = ResultCollector()
     events = replay(
         path,
-        [every.append, {"on_llm_new_token": lambda e: tokens.append(e.token)},
-         async_handler, collector],
+        [
+            every.append,
+            {"on_llm_new_token": lambda e: tokens.append(e.token)},
+            async_handler,
+            collector,
+        ],
     )
     assert every == events
     assert async_handler.events == events
@@ -251,8 +268,12 @@ async def test_areplay_awaits_async_handlers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("use_async", [False, True])
-async def test_a_failing_handler_stops_the_replay(tmp_path: Path, use_async: bool) -> None:
-    """A handler that raises surfaces as HandlerError with the event and the cause."""
+async def test_a_failing_handler_does_not_stop_the_replay(
+    tmp_path: Path, use_async: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As in a live run: a handler that raises is logged once per run and counted,
+    every other handler (before and after it) gets every event, and the signals
+    are sent."""
     lines = _recorded(tmp_path)
     path = _write(tmp_path / "r.jsonl", *lines)
 
@@ -260,16 +281,50 @@ async def test_a_failing_handler_stops_the_replay(tmp_path: Path, use_async: boo
         if isinstance(event, NewToken):
             raise KeyError("boom")
 
-    async def play() -> None:
-        if use_async:
-            await areplay(path, [broken])
-        else:
-            replay(path, [broken])
+    before, after = RecordingHandler(), RecordingHandler()
+    signalled: list[BaseEvent] = []
 
+    def receiver(sender: object, event: BaseEvent) -> None:
+        signalled.append(event)
+
+    with signals.llm_new_token.connected_to(receiver):
+        if use_async:
+            events = await areplay(path, [before, broken, after])
+        else:
+            events = replay(path, [before, broken, after])
+    assert before.events == after.events == events
+    assert signalled == [e for e in events if isinstance(e, NewToken)]
+    assert handler_failures.total == len(signalled)
+    logged = [r for r in caplog.records if "handler failed" in r.getMessage()]
+    assert len(logged) == 1
+    handler_failures.reset()  # failing on purpose (the autouse check is for built-ins)
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+async def test_a_strict_handler_failing_is_raised_after_the_replay(
+    tmp_path: Path, use_async: bool
+) -> None:
+    """A raise_error handler's failure reaches the caller as HandlerError (with the
+    event and the cause) after every handler saw the whole recording."""
+    lines = _recorded(tmp_path)
+    path = _write(tmp_path / "r.jsonl", *lines)
+
+    class Strict(CallbackHandler):
+        raise_error = True
+
+        def on_llm_new_token(self, event: NewToken) -> None:
+            raise KeyError("boom")
+
+    recorder = RecordingHandler()
     with pytest.raises(HandlerError, match="new_token") as info:
-        await play()
+        if use_async:
+            await areplay(path, [Strict(), recorder])
+        else:
+            replay(path, [Strict(), recorder])
     assert isinstance(info.value.__cause__, KeyError)
     assert isinstance(info.value.event, NewToken)
+    assert recorder.events[-1].type == "llm_end"
+    handler_failures.reset()
 
 
 @pytest.mark.parametrize("use_async", [False, True])

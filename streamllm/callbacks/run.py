@@ -1,0 +1,339 @@
+"""The run manager: one run's ids, ``seq``, and delivery to every handler.
+
+Model code never builds events by hand: it asks the :class:`RunManager` for
+them (:meth:`~RunManager.start_event`, :meth:`~RunManager.token_event`,
+:meth:`~RunManager.end_event`, :meth:`~RunManager.error_event`, the chain
+twins), which builds one only when a handler or signal receiver wants it, and
+hands it to :meth:`~RunManager.emit` (sync code) or :meth:`~RunManager.aemit`
+(async code). The terminal event goes through :meth:`~RunManager.finish` /
+:meth:`~RunManager.afinish`, which also let async handlers drain and raise a
+handler failure the caller must see.
+
+The rule for ``raise_error`` handlers and the terminal event (issue 11.8):
+they see an end event (``LLMEnd``, ``ChainEnd``) before the other handlers; if
+one fails on it, or an async ``raise_error`` handler run from sync code failed
+earlier in the run, every handler that has not seen the end yet gets the
+matching error event (``reason="failed"``) in its place and the caller gets the
+``HandlerError``. No handler sees two terminal events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, final
+from uuid import UUID
+
+from streamllm._fast import trusted_event
+from streamllm._frozen import freeze
+from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
+from streamllm.callbacks.failures import Failures
+from streamllm.callbacks.kinds import TYPES, as_failure
+from streamllm.callbacks.loop import AsyncDrain
+from streamllm.callbacks.registry import Entry
+from streamllm.callbacks.tables import EMPTY, Mode, Tables, split, unseen
+from streamllm.errors import HandlerError
+from streamllm.events import (
+    BaseEvent,
+    ChainEnd,
+    ChainError,
+    ChainStart,
+    ErrorInfo,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+    Reason,
+)
+from streamllm.messages import Message
+from streamllm.outputs import LLMResult
+from streamllm.signals import SIGNALS
+
+__all__ = ["Mode", "RunManager"]
+
+
+_TOKEN = NewToken.kind
+_TOKEN_SIGNAL = SIGNALS[_TOKEN]
+_time = time.time
+_monotonic = time.monotonic
+
+
+@final
+class RunManager:
+    """One run's dispatcher: ids, ``seq``, and delivery to every handler (see the
+    module docstring for the methods model code calls)."""
+
+    __slots__ = (
+        "_common",
+        "_drain",
+        "_failures",
+        "_settled",
+        "_stray",
+        "_t",
+        "_token_tpl",
+        "done",
+        "has_async",
+        "index",
+        "metadata",
+        "name",
+        "parent_run_id",
+        "run_id",
+        "sender",
+        "seq",
+        "tags",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        entries: tuple[Entry, ...],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        trace_id: UUID,
+        name: str,
+        tags: tuple[str, ...],
+        metadata: Mapping[str, Any],
+        sender: object,
+        mode: Mode,
+    ) -> None:
+        self.run_id = run_id
+        self.parent_run_id = parent_run_id
+        self.trace_id = trace_id
+        self.name = name
+        self.tags = tags
+        self.metadata = metadata
+        self.sender = sender
+        self.seq = 0
+        self.index = 0
+        self.done = False
+        self._settled = False
+        self._failures = Failures()
+        self._token_tpl: dict[str, Any] | None = None
+        self._common: dict[str, Any] | None = None
+        self._drain: AsyncDrain | None = None
+        self._stray: AsyncDrain | None = None
+        t = self._t = Tables(entries, mode) if entries else EMPTY
+        self.has_async = any(t.drain) or any(t.stray)
+        if mode == "sync":
+            if any(t.drain):
+                self._drain = AsyncDrain(t.drain, self._failures)
+            if any(t.stray):
+                self._stray = AsyncDrain(t.stray, self._failures)
+
+    # -- building events -------------------------------------------------
+
+    def wants(self, kind: int) -> bool:
+        """Whether any handler or signal receiver wants events of this kind."""
+        return self._t.wanted[kind] or bool(SIGNALS[kind].receivers)
+
+    def wants_tokens(self) -> bool:
+        """Whether to build ``NewToken``s for this run; asked once, at its start.
+
+        Asks blinker per sender: a receiver disconnected from this model (but
+        still connected to others) does not make every run build tokens.
+        """
+        return self._t.wanted[_TOKEN] or (
+            bool(_TOKEN_SIGNAL.receivers) and _TOKEN_SIGNAL.has_receivers_for(self.sender)
+        )
+
+    def _base(self) -> dict[str, Any]:
+        common = self._common
+        if common is None:
+            common = self._common = {
+                "run_id": self.run_id,
+                "parent_run_id": self.parent_run_id,
+                "trace_id": self.trace_id,
+                "seq": 0,
+                "time": 0.0,
+                "monotonic": 0.0,
+                "name": self.name,
+                "tags": self.tags,
+                "metadata": self.metadata,
+            }
+        seq = self.seq
+        self.seq = seq + 1
+        return {**common, "seq": seq, "time": _time(), "monotonic": _monotonic()}
+
+    def _make(self, cls: type[BaseEvent], fields: dict[str, Any]) -> Any:
+        return trusted_event(cls, {**self._base(), "type": TYPES[cls], **fields})
+
+    def token_event(self, text: str, extras: Mapping[str, Any] | None) -> NewToken:
+        """The ``NewToken`` for the next streamed chunk (call only when wanted)."""
+        tpl = self._token_tpl
+        if tpl is None:
+            tpl = self._token_tpl = self._make(
+                NewToken, {"token": "", "index": 0, "chunk": None}
+            ).__dict__
+            self.seq -= 1
+        data = tpl.copy()
+        seq = self.seq
+        self.seq = seq + 1
+        index = self.index
+        self.index = index + 1
+        data["seq"] = seq
+        data["time"] = _time()
+        data["monotonic"] = _monotonic()
+        data["token"] = text
+        data["index"] = index
+        if extras is not None:
+            data["chunk"] = freeze(extras)
+        return trusted_event(NewToken, data)
+
+    def start_event(
+        self,
+        model: str,
+        prompt: str | None,
+        messages: tuple[Message, ...] | None,
+        invocation_params: Mapping[str, Any],
+    ) -> LLMStart | None:
+        if not self.wants(LLMStart.kind):
+            return None
+        # A read-only copy: a handler writing into it must not change the request.
+        params = freeze(invocation_params)
+        return self._make(  # type: ignore[no-any-return]
+            LLMStart,
+            {"model": model, "prompt": prompt, "messages": messages, "invocation_params": params},
+        )
+
+    def end_event(self, result: LLMResult) -> LLMEnd | None:
+        self.done = True
+        if not self.wants(LLMEnd.kind):
+            return None
+        return self._make(LLMEnd, {"result": result})  # type: ignore[no-any-return]
+
+    def error_event(
+        self, exc: BaseException, reason: Reason, partial: LLMResult
+    ) -> LLMError | None:
+        self.done = True
+        if not self.wants(LLMError.kind):
+            return None
+        return self._make(  # type: ignore[no-any-return]
+            LLMError, {"error": ErrorInfo.of(exc), "reason": reason, "partial": partial}
+        )
+
+    def chain_start_event(self, inputs: dict[str, Any] | None) -> ChainStart | None:
+        if not self.wants(ChainStart.kind):
+            return None
+        return self._make(ChainStart, {"inputs": inputs})  # type: ignore[no-any-return]
+
+    def chain_end_event(self, outputs: Any) -> ChainEnd | None:
+        self.done = True
+        if not self.wants(ChainEnd.kind):
+            return None
+        return self._make(ChainEnd, {"outputs": outputs})  # type: ignore[no-any-return]
+
+    def chain_error_event(self, exc: BaseException, reason: Reason) -> ChainError | None:
+        self.done = True
+        if not self.wants(ChainError.kind):
+            return None
+        return self._make(  # type: ignore[no-any-return]
+            ChainError, {"error": ErrorInfo.of(exc), "reason": reason}
+        )
+
+    # -- delivering events -----------------------------------------------
+
+    def emit(self, event: BaseEvent | None) -> None:
+        """Deliver an event to the sync handlers inline (async ones via the drain).
+
+        Raises :class:`HandlerError` after every handler has seen the event
+        when a handler with ``raise_error`` failed on it.
+        """
+        if event is None:
+            return
+        kind = event.kind
+        t = self._t
+        if t.ends[kind]:
+            return self._end(event)
+        deliver(t.inline[kind], event, self._failures)
+        if SIGNALS[kind].receivers:
+            send_signal(event, self.sender, self._failures)
+        if self._drain is not None:
+            self._drain.put(event)
+        if self._stray is not None:
+            self._stray.put(event)
+        if self._failures.error is not None:
+            raise self._failures.take()  # type: ignore[misc]
+
+    def _end(self, event: BaseEvent) -> None:
+        """An end event with raise_error handlers: see the module docstring."""
+        t, failures, drain = self._t, self._failures, self._drain
+        strict, rest = split(t.inline[event.kind])
+        strict_async: tuple[Target, ...] = ()
+        if drain is not None and t.strict_async:
+            strict_async = split(t.drain[event.kind])[0]
+            if strict_async:
+                drain.put(event, strict_async)
+            drain.catch_up()
+        deliver(strict, event, failures)
+        error = failures.take() or failures.deferred
+        failures.deferred = None
+        if error is not None:
+            event = as_failure(event, error)
+            rest = unseen(t.inline[event.kind], strict)
+        deliver(rest, event, failures)
+        if SIGNALS[event.kind].receivers:
+            send_signal(event, self.sender, failures)
+        if drain is not None:
+            drain.put(event, unseen(t.drain[event.kind], strict_async))
+        if self._stray is not None:
+            self._stray.put(event)
+        if error is not None:
+            self.settle(wait=True)
+            raise error
+
+    async def aemit(self, event: BaseEvent | None) -> None:
+        """Deliver an event in async code: sync hooks inline, async hooks awaited."""
+        if event is None:
+            return
+        kind = event.kind
+        failures = self._failures
+        targets = self._t.ordered[kind]
+        error: HandlerError | None = None
+        if self._t.ends[kind]:
+            strict, targets = split(targets)
+            await adeliver(strict, event, failures)
+            error = failures.take()
+            if error is not None:
+                event = as_failure(event, error)
+                targets = unseen(self._t.ordered[event.kind], strict)
+        await adeliver(targets, event, failures)
+        if SIGNALS[event.kind].receivers:
+            send_signal(event, self.sender, failures)
+        error = error or failures.take()
+        if error is not None:
+            raise error
+
+    def finish(self, event: BaseEvent | None, *, wait: bool = True) -> None:
+        """Deliver the terminal event, let async handlers drain (not when
+        ``wait`` is False, as when a garbage collector finalises an abandoned
+        stream) and raise the failure the caller must get, if any."""
+        try:
+            self.emit(event)
+        finally:
+            late = self.settle(wait=wait)
+        if late is not None:
+            raise late
+
+    async def afinish(self, event: BaseEvent | None) -> None:
+        """Async :meth:`finish` (async hooks were awaited inline: nothing drains)."""
+        await self.aemit(event)
+
+    def settle(self, *, wait: bool) -> HandlerError | None:
+        """After the terminal event: let async hooks drain (unless ``wait`` is
+        False) and return a failure that must still reach the caller."""
+        if self._settled:
+            return None
+        self._settled = True
+        for drain in (self._drain, self._stray):
+            if drain is not None:
+                drain.finish()
+        if self._drain is not None and wait:
+            self._drain.wait(self.run_id)
+        failures = self._failures
+        late, failures.deferred = failures.deferred, None
+        return late if wait else None
+
+    def clear_failure(self) -> None:
+        """Forget a pending handler failure (it is being raised already)."""
+        self._failures.error = None
