@@ -47,7 +47,7 @@ def timeout_error(provider: str, phase: Phase, limit: float | None) -> ProviderT
     """The error for a timeout in ``phase``; its message names the phase and
     the parameter that set it."""
     text = _WHAT[phase].format(limit=limit if limit is not None else math.inf)
-    return ProviderTimeout(f"{provider}: {text}")
+    return ProviderTimeout(f"{provider}: {text}", phase=phase)
 
 
 @final

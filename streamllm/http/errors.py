@@ -161,10 +161,11 @@ def translate(exc: httpx.HTTPError, provider: str) -> ProviderError:
     where = _where(exc)
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout):
-        return ProviderTimeout(f"{provider}: connecting to {where} timed out")
+        return ProviderTimeout(f"{provider}: connecting to {where} timed out", phase="connect")
     if isinstance(exc, httpx.PoolTimeout):
         return ProviderTimeout(
-            f"{provider}: no free connection to {where} in time (raise max_connections)"
+            f"{provider}: no free connection to {where} in time (raise max_connections)",
+            phase="pool",
         )
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout(f"{provider}: {where} sent nothing in time ({detail})")

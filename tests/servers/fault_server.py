@@ -13,7 +13,8 @@ without ``[DONE]``), ``stall`` (two tokens, then silence), ``stall_early``
 ``error_frame`` (an error object after one token), ``429`` (with
 ``Retry-After: 0``), ``429_date`` (Retry-After as an HTTP date), ``429_bare``
 (no Retry-After: the client's own backoff), ``500``,
-``503``, ``401``, ``slow_first_byte`` (a pause before the headers).
+``503``, ``401``, ``slow_first_byte`` (a pause before the headers), ``silent``
+(reads the request and sends nothing, not even headers).
 """
 
 from __future__ import annotations
@@ -124,6 +125,10 @@ async def _stall_early(reply: Reply, chat: bool) -> None:
     await reply.wait_for_client()
 
 
+async def _silent(reply: Reply, chat: bool) -> None:
+    await reply.wait_for_client()
+
+
 async def _malformed(reply: Reply, chat: bool) -> None:
     await reply.start()
     await reply.send(token_frame(TOKENS[0], chat))
@@ -163,6 +168,7 @@ _FAULTS: dict[str, Any] = {
     "truncate": _truncate,
     "stall": _stall,
     "stall_early": _stall_early,
+    "silent": _silent,
     "malformed": _malformed,
     "error_frame": _error_frame,
     "429": _status(429, retry_after="0"),
