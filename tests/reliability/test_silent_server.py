@@ -10,6 +10,7 @@ from "waited for the server"; it is not a performance figure.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -131,10 +132,8 @@ def unanswered_port() -> Iterator[int]:
     for _ in range(8):  # fill the accept queue (its size is backlog + 1 on Linux)
         filler = socket.socket()
         filler.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):  # the handshake goes on in the kernel
             filler.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         fillers.append(filler)
     time.sleep(0.05)
     yield port
