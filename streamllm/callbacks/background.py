@@ -105,18 +105,18 @@ class BackgroundHandler(HandlerWrapper):
                 return
             queue.append(event)
             self._cond.notify_all()
-            error = self._errors.pop(event.run_id, None) if event.kind in TERMINAL else None
+            error = self._errors.pop(event.run_id, None) if event.slot in TERMINAL else None
         if error is not None:
             raise error
 
     def _make_room(self, event: BaseEvent) -> bool:
         """Called full, under the lock: False means drop ``event``."""
-        droppable = event.kind in DROPPABLE
+        droppable = event.slot in DROPPABLE
         if droppable and self.overflow == "drop_newest":
             return False
         if droppable and self.overflow == "drop_oldest":
             for i, queued in enumerate(self._queue):
-                if queued.kind in DROPPABLE:
+                if queued.slot in DROPPABLE:
                     del self._queue[i]
                     self.dropped += 1
                     return True
@@ -150,13 +150,13 @@ class BackgroundHandler(HandlerWrapper):
                 event = queue.popleft()
                 self._busy = True
                 cond.notify_all()
-            targets = self._targets[event.kind]
+            targets = self._targets[event.slot]
             if targets and targets[0][2]:
                 # On the library's loop rather than a loop of this thread's own.
                 run_on_loop(adeliver(targets, event, failures))
             else:
                 deliver(targets, event, failures)
-            terminal = event.kind in TERMINAL
+            terminal = event.slot in TERMINAL
             if terminal:
                 failures.forget(event.run_id)
             with cond:

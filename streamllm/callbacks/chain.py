@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, Protocol, final
 from uuid import UUID
 
 from streamllm.callbacks.context import ParentRun, current_parent, reset_parent, set_parent
 from streamllm.callbacks.manager import CallbackManager, reason_for
+from streamllm.callbacks.registry import Entry
 from streamllm.callbacks.run import Mode, RunManager
 from streamllm.errors import HandlerError
 
-if TYPE_CHECKING:
-    from streamllm.callbacks.tracing import Traced
+__all__ = ["ChainRun", "ChainSpec", "jsonable"]
 
-__all__ = ["ChainRun", "jsonable"]
+
+class ChainSpec(Protocol):
+    """What a chain run is opened from (``traced(...)`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+    @property
+    def entries(self) -> tuple[Entry, ...]: ...
+
 
 _MAX_REPR = 200
 
@@ -50,7 +62,7 @@ class ChainRun:
 
     __slots__ = ("_inputs", "_token", "outputs", "parent", "run")
 
-    def __init__(self, spec: Traced, inputs: dict[str, Any] | None, mode: Mode) -> None:
+    def __init__(self, spec: ChainSpec, inputs: dict[str, Any] | None, mode: Mode) -> None:
         enclosing = current_parent()
         manager = CallbackManager.configure(
             local=spec.entries, tags=spec.tags, metadata=spec.metadata

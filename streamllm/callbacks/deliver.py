@@ -74,7 +74,7 @@ def send_signal(event: Any, sender: object, failures: Failures) -> None:
     handler (blinker alone would stop at the first that raises)."""
     from streamllm.callbacks.registry import receiver_entry
 
-    for receiver in SIGNALS[event.kind].receivers_for(sender):
+    for receiver in SIGNALS[event.slot].receivers_for(sender):
         try:
             receiver(sender, event=event)
         except Exception as exc:

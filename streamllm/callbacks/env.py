@@ -12,8 +12,10 @@ handlers it attached and read it again on the next run.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
+from collections.abc import Callable
 
 from streamllm.callbacks import context
 from streamllm.callbacks.registry import Entry, Handler, resolve_all
@@ -28,18 +30,31 @@ _lock = threading.Lock()
 _loaded: tuple[Entry, ...] = ()
 
 
+# The built-in handlers by name, as "module:class": imported only when named
+# (OpenTelemetry is heavy), and by name because handlers sit above this layer.
+_FACTORIES = {
+    "stdout": "streamllm.handlers.stdout:StdOutHandler",
+    "logging": "streamllm.handlers.log:LoggingHandler",
+    "otel": "streamllm.handlers.otel:OpenTelemetryHandler",
+    "jsonl": "streamllm.handlers.recorder:JSONLRecorder",
+}
+
+
+def _factory(key: str) -> Callable[..., Handler]:
+    module, _, name = _FACTORIES[key].partition(":")
+    factory: Callable[..., Handler] = getattr(importlib.import_module(module), name)
+    return factory
+
+
 def _one(item: str) -> Handler:
     name, sep, arg = item.partition(":")
     key = name.strip().lower()
-    # Imported here: the handler modules (and OpenTelemetry) load only when asked for.
     if key == "jsonl":
         path = arg.strip()
         if not sep or not path:
             raise ConfigurationError(f"{ENV_VAR}: 'jsonl' needs a path, e.g. jsonl:runs.jsonl")
-        from streamllm.handlers.recorder import JSONLRecorder
-
         try:
-            return JSONLRecorder(path)
+            return _factory("jsonl")(path)
         except OSError as exc:
             raise ConfigurationError(
                 f"{ENV_VAR}: cannot write the recording jsonl:{path} "
@@ -47,18 +62,8 @@ def _one(item: str) -> Handler:
             ) from exc
     if sep:
         raise ConfigurationError(f"{ENV_VAR}: {key!r} takes no argument (got {item!r})")
-    if key == "stdout":
-        from streamllm.handlers.stdout import StdOutHandler
-
-        return StdOutHandler()
-    if key == "logging":
-        from streamllm.handlers.log import LoggingHandler
-
-        return LoggingHandler()
-    if key == "otel":
-        from streamllm.handlers.otel import OpenTelemetryHandler
-
-        return OpenTelemetryHandler()
+    if key in _FACTORIES:
+        return _factory(key)()
     raise ConfigurationError(f"{ENV_VAR}: unknown handler {name.strip()!r}; use {_NAMES}")
 
 

@@ -149,7 +149,7 @@ class AsyncDrain:
 
     def put(self, event: Any, targets: tuple[Target, ...] | None = None) -> None:
         """Queue ``event`` for its kind's hooks (or for ``targets`` alone)."""
-        if targets is None and not self._targets[event.kind]:
+        if targets is None and not self._targets[event.slot]:
             return
         self._queue.append((event, targets))
         self._wake()
@@ -197,7 +197,7 @@ class AsyncDrain:
                 if type(event) is _Mark:
                     event.reached.set()
                     continue
-                for target in only if only is not None else self._targets[event.kind]:
+                for target in only if only is not None else self._targets[event.slot]:
                     self._current = entry = target[0]
                     await adeliver((target,), event, failures, deferred=True)
                     # Returned after all: not hung (any more).

@@ -25,7 +25,7 @@ from typing import Any, final
 from uuid import UUID
 
 from streamllm._fast import trusted_event
-from streamllm._frozen import freeze
+from streamllm._frozen import freeze, freeze_mapping
 from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
 from streamllm.callbacks.failures import Failures
 from streamllm.callbacks.kinds import TYPES, as_failure
@@ -52,7 +52,7 @@ from streamllm.signals import SIGNALS
 __all__ = ["Mode", "RunManager"]
 
 
-_TOKEN = NewToken.kind
+_TOKEN = NewToken.slot
 _TOKEN_SIGNAL = SIGNALS[_TOKEN]
 _time = time.time
 _monotonic = time.monotonic
@@ -177,7 +177,7 @@ class RunManager:
         data["token"] = text
         data["index"] = index
         if extras is not None:
-            data["chunk"] = freeze(extras)
+            data["chunk"] = extras  # checked and frozen where the chunk was built
         return trusted_event(NewToken, data)
 
     def start_event(
@@ -187,10 +187,10 @@ class RunManager:
         messages: tuple[Message, ...] | None,
         invocation_params: Mapping[str, Any],
     ) -> LLMStart | None:
-        if not self.wants(LLMStart.kind):
+        if not self.wants(LLMStart.slot):
             return None
         # A read-only copy: a handler writing into it must not change the request.
-        params = freeze(invocation_params)
+        params = freeze_mapping(invocation_params, "invocation_params")
         return self._make(  # type: ignore[no-any-return]
             LLMStart,
             {"model": model, "prompt": prompt, "messages": messages, "invocation_params": params},
@@ -198,7 +198,7 @@ class RunManager:
 
     def end_event(self, result: LLMResult) -> LLMEnd | None:
         self.done = True
-        if not self.wants(LLMEnd.kind):
+        if not self.wants(LLMEnd.slot):
             return None
         return self._make(LLMEnd, {"result": result})  # type: ignore[no-any-return]
 
@@ -206,26 +206,28 @@ class RunManager:
         self, exc: BaseException, reason: Reason, partial: LLMResult
     ) -> LLMError | None:
         self.done = True
-        if not self.wants(LLMError.kind):
+        if not self.wants(LLMError.slot):
             return None
         return self._make(  # type: ignore[no-any-return]
             LLMError, {"error": ErrorInfo.of(exc), "reason": reason, "partial": partial}
         )
 
     def chain_start_event(self, inputs: dict[str, Any] | None) -> ChainStart | None:
-        if not self.wants(ChainStart.kind):
+        if not self.wants(ChainStart.slot):
             return None
-        return self._make(ChainStart, {"inputs": inputs})  # type: ignore[no-any-return]
+        frozen = freeze(inputs, "inputs") if inputs is not None else None
+        return self._make(ChainStart, {"inputs": frozen})  # type: ignore[no-any-return]
 
     def chain_end_event(self, outputs: Any) -> ChainEnd | None:
         self.done = True
-        if not self.wants(ChainEnd.kind):
+        if not self.wants(ChainEnd.slot):
             return None
-        return self._make(ChainEnd, {"outputs": outputs})  # type: ignore[no-any-return]
+        frozen = freeze(outputs, "outputs")
+        return self._make(ChainEnd, {"outputs": frozen})  # type: ignore[no-any-return]
 
     def chain_error_event(self, exc: BaseException, reason: Reason) -> ChainError | None:
         self.done = True
-        if not self.wants(ChainError.kind):
+        if not self.wants(ChainError.slot):
             return None
         return self._make(  # type: ignore[no-any-return]
             ChainError, {"error": ErrorInfo.of(exc), "reason": reason}
@@ -241,7 +243,7 @@ class RunManager:
         """
         if event is None:
             return
-        kind = event.kind
+        kind = event.slot
         t = self._t
         if t.ends[kind]:
             return self._end(event)
@@ -258,10 +260,10 @@ class RunManager:
     def _end(self, event: BaseEvent) -> None:
         """An end event with raise_error handlers: see the module docstring."""
         t, failures, drain = self._t, self._failures, self._drain
-        strict, rest = split(t.inline[event.kind])
+        strict, rest = split(t.inline[event.slot])
         strict_async: tuple[Target, ...] = ()
         if drain is not None and t.strict_async:
-            strict_async = split(t.drain[event.kind])[0]
+            strict_async = split(t.drain[event.slot])[0]
             if strict_async:
                 drain.put(event, strict_async)
             drain.catch_up()
@@ -270,12 +272,12 @@ class RunManager:
         failures.deferred = None
         if error is not None:
             event = as_failure(event, error)
-            rest = unseen(t.inline[event.kind], strict)
+            rest = unseen(t.inline[event.slot], strict)
         deliver(rest, event, failures)
-        if SIGNALS[event.kind].receivers:
+        if SIGNALS[event.slot].receivers:
             send_signal(event, self.sender, failures)
         if drain is not None:
-            drain.put(event, unseen(t.drain[event.kind], strict_async))
+            drain.put(event, unseen(t.drain[event.slot], strict_async))
         if self._stray is not None:
             self._stray.put(event)
         if error is not None:
@@ -286,7 +288,7 @@ class RunManager:
         """Deliver an event in async code: sync hooks inline, async hooks awaited."""
         if event is None:
             return
-        kind = event.kind
+        kind = event.slot
         failures = self._failures
         targets = self._t.ordered[kind]
         error: HandlerError | None = None
@@ -296,9 +298,9 @@ class RunManager:
             error = failures.take()
             if error is not None:
                 event = as_failure(event, error)
-                targets = unseen(self._t.ordered[event.kind], strict)
+                targets = unseen(self._t.ordered[event.slot], strict)
         await adeliver(targets, event, failures)
-        if SIGNALS[event.kind].receivers:
+        if SIGNALS[event.slot].receivers:
             send_signal(event, self.sender, failures)
         error = error or failures.take()
         if error is not None:

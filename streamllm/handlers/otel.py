@@ -155,7 +155,7 @@ class OpenTelemetryHandler(CallbackHandler):
         meter_provider: metrics.MeterProvider | None = None,
         capture_content: bool = False,
     ) -> None:
-        from streamllm import __version__
+        from streamllm._version import __version__
 
         self.capture_content = capture_content
         self._tracer = trace.get_tracer("streamllm", __version__, tracer_provider=tracer_provider)

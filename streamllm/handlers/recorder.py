@@ -1,7 +1,8 @@
 """JSONLRecorder writes every event to a JSON Lines file; replay() plays one back.
 
 A recording is a header line, ``{"streamllm_schema": SCHEMA_VERSION, ...}``,
-then one event per line, exactly as ``event.model_dump_json()`` writes it, in
+then one event per line, as :func:`streamllm.events.event_json` writes it (a
+lone surrogate a provider sent is escaped, so every event can be written), in
 the order the recorder saw the events.
 """
 
@@ -26,25 +27,13 @@ from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
 from streamllm.callbacks.failures import Failures
 from streamllm.callbacks.kinds import TERMINAL
 from streamllm.callbacks.registry import Entry, resolve_all
-from streamllm.errors import ConfigurationError, StreamLLMError
-from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, parse_event
+from streamllm.errors import ConfigurationError, RecordingError
+from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, event_json, parse_event
 from streamllm.signals import SIGNALS
 
 __all__ = ["JSONLRecorder", "RecordingError", "areplay", "read_recording", "replay"]
 
 HEADER_KEY = "streamllm_schema"
-
-
-class RecordingError(StreamLLMError, ValueError):
-    """A recording that cannot be read: no header, or a line that is not an event.
-
-    ``path`` and ``line`` (1-based) say where.
-    """
-
-    def __init__(self, message: str, *, path: str, line: int | None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.line = line
 
 
 class JSONLRecorder(CallbackHandler):
@@ -71,7 +60,8 @@ class JSONLRecorder(CallbackHandler):
         self._file.flush()
 
     def _write(self, event: BaseEvent, flush: bool) -> None:
-        line = event.model_dump_json() + "\n"
+        # event_json: text with a lone surrogate is escaped, not a failure (issue 11.5).
+        line = event_json(event) + "\n"
         with self._lock:
             file = self._file
             if file is None:
@@ -82,7 +72,7 @@ class JSONLRecorder(CallbackHandler):
 
     def on_event(self, event: BaseEvent) -> None:
         # Flushed at each run's end: a finished run is on disk even if the process dies.
-        self._write(event, event.kind in TERMINAL)
+        self._write(event, event.slot in TERMINAL)
 
     @property
     def closed(self) -> bool:
@@ -225,7 +215,7 @@ class _Player:
         self.failures = Failures(" while replaying")
 
     def play(self, event: Event, runner: asyncio.Runner | None) -> None:
-        targets = self.targets[event.kind]
+        targets = self.targets[event.slot]
         if runner is not None and any(t[2] for t in targets):
             runner.run(adeliver(targets, event, self.failures))
         else:
@@ -233,13 +223,13 @@ class _Player:
         self._after(event)
 
     async def aplay(self, event: Event) -> None:
-        await adeliver(self.targets[event.kind], event, self.failures)
+        await adeliver(self.targets[event.slot], event, self.failures)
         self._after(event)
 
     def _after(self, event: Event) -> None:
-        if SIGNALS[event.kind].receivers:
+        if SIGNALS[event.slot].receivers:
             send_signal(event, None, self.failures)
-        if event.kind in TERMINAL:
+        if event.slot in TERMINAL:
             self.failures.forget(event.run_id)
 
     def done(self) -> None:

@@ -370,3 +370,16 @@ def test_round_trip_of_arbitrary_text(tokens: list[str], metadata: dict[str, Any
                 "q", callbacks=[live, recorder], metadata=metadata
             )
         assert_same_events(read_recording(path), live.events)
+
+
+def test_a_lone_surrogate_is_recorded_and_the_run_ends(tmp_path: Path) -> None:
+    """Text with a lone surrogate (valid JSON from a server) is written escaped:
+    the recording keeps the token and ends with the run's terminal event, and
+    reads back equal (issue 11.5)."""
+    path = tmp_path / "s.jsonl"
+    live = RecordingHandler()
+    with JSONLRecorder(path) as recorder:
+        FakeListLLM(responses=["half \ud83d emoji"]).invoke("q", callbacks=[live, recorder])
+    events = read_recording(path)
+    assert events[-1].type == "llm_end"
+    assert_same_events(events, live.events)
