@@ -96,7 +96,7 @@ class _OpenAIBase(HTTPProvider):
     base_url: str = "https://api.openai.com/v1"
     #: Ask for usage while streaming (``stream_options.include_usage``); turn
     #: it off for a server that rejects the option.
-    stream_usage: bool = True
+    stream_usage: bool = Field(default=True, strict=True)
     #: Extra body fields sent as they are (``{"seed": 1}``, ``{"logprobs": true}``...).
     extra_body: dict[str, Any] | None = Field(default=None)
 
