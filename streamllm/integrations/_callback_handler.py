@@ -1,0 +1,208 @@
+"""``StreamLLMCallbackHandler``: a LangChain (or LangGraph) app's callbacks as streamllm events.
+
+The handlers here only deliver the steps :class:`~._translate_in.Inbound`
+builds (its methods carry LangChain's hook signatures), through each run's own
+streamllm run manager, so streamllm handlers see exactly what a streamllm
+model would give them. A streamllm handler with ``raise_error`` failing ends
+its run (``LLMError(reason="failed")``) and raises :class:`HandlerError` into
+LangChain, which stops the LangChain run (the bridge sets LangChain's
+``raise_error`` then); LangChain's own error callback for that run is
+expected and dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+
+from streamllm.callbacks.registry import Handler, resolve_all
+from streamllm.errors import HandlerError
+from streamllm.integrations._runs import Runs
+from streamllm.integrations._translate_in import Inbound, Step
+
+__all__ = ["AsyncStreamLLMCallbackHandler", "StreamLLMCallbackHandler"]
+
+
+def _finish(run: Any, event: Any) -> None:
+    finish = getattr(run, "finish", None)
+    if finish is not None:
+        finish(event)
+        return
+    run.emit(event)
+    late = run.settle(wait=True)
+    if late is not None:
+        raise late
+
+
+async def _afinish(run: Any, event: Any) -> None:
+    afinish = getattr(run, "afinish", None)
+    await (afinish(event) if afinish is not None else run.aemit(event))
+
+
+class _Bridge:
+    """What both bridge handlers share: the streamllm side, and LangChain's flags."""
+
+    #: Cheap and in order: no executor hop per callback in LangChain's async manager.
+    run_inline = True
+    raise_error: bool
+
+    def __init__(self, handlers: Sequence[Handler], mode: Any) -> None:
+        entries = resolve_all(handlers)  # a bad handler fails here, not mid-run
+        self.raise_error = any(e.raise_error for e in entries)
+        self._in = Inbound(Runs(entries, self, mode))
+
+    @property
+    def ignore_retriever(self) -> bool:
+        return True
+
+    @property
+    def ignore_retry(self) -> bool:
+        return True
+
+    @property
+    def ignore_custom_event(self) -> bool:
+        return True
+
+
+class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
+    """A langchain-core handler delivering a LangChain app's runs to streamllm handlers.
+
+    >>> from langchain_core.language_models import FakeListLLM
+    >>> from streamllm.handlers import ResultCollector
+    >>> from streamllm.integrations.langchain import StreamLLMCallbackHandler
+    >>> collector = ResultCollector()
+    >>> FakeListLLM(responses=["Hi"]).invoke(
+    ...     "Hello", config={"callbacks": [StreamLLMCallbackHandler([collector])]}
+    ... )
+    'Hi'
+    >>> [r.text for r in collector.results.values()]
+    ['Hi']
+
+    Model runs become streamllm LLM runs, chains (and LangGraph nodes) chain
+    runs, tools chain runs with ``metadata["langchain_run_type"] == "tool"``.
+    Use :class:`AsyncStreamLLMCallbackHandler` in async apps whose streamllm
+    handlers are async.
+    """
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        super().__init__(handlers, "sync")
+
+    def _send(self, step: Step | None, terminal: bool = False) -> None:
+        if step is None:
+            return
+        opened, start, event = step
+        run = opened.run
+        try:
+            if start is not None:
+                run.emit(start)
+            if terminal:
+                _finish(run, event)
+            elif event is not None:
+                run.emit(event)
+        except HandlerError as exc:
+            if not run.done:
+                # The first failure is the one LangChain gets.
+                with contextlib.suppress(HandlerError):
+                    _finish(run, self._in.runs.handler_failed(opened, exc))
+            raise
+
+    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        step = self._in.on_llm_new_token(token, **kwargs)
+        if step is not None:
+            self._send(step)
+
+    # LangChain's arguments go through as they come; Inbound's methods type them.
+    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_llm_start(*args, **kwargs))
+
+    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_chat_model_start(*args, **kwargs))
+
+    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_llm_end(*args, **kwargs), True)
+
+    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_llm_error(*args, **kwargs), True)
+
+    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_chain_start(*args, **kwargs))
+
+    def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_chain_end(*args, **kwargs), True)
+
+    def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_chain_error(*args, **kwargs), True)
+
+    def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_tool_start(*args, **kwargs))
+
+    def on_tool_end(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_tool_end(*args, **kwargs), True)
+
+    def on_tool_error(self, *args: Any, **kwargs: Any) -> None:
+        self._send(self._in.on_tool_error(*args, **kwargs), True)
+
+
+class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
+    """:class:`StreamLLMCallbackHandler` for async apps: streamllm's async handlers
+    are awaited inline, in order, on the app's loop (the sync bridge runs them
+    on streamllm's background loop and waits for them at each run's end)."""
+
+    def __init__(self, handlers: Sequence[Handler]) -> None:
+        super().__init__(handlers, "async")
+
+    async def _send(self, step: Step | None, terminal: bool = False) -> None:
+        if step is None:
+            return
+        opened, start, event = step
+        run = opened.run
+        try:
+            if start is not None:
+                await run.aemit(start)
+            if terminal:
+                await _afinish(run, event)
+            elif event is not None:
+                await run.aemit(event)
+        except HandlerError as exc:
+            if not run.done:
+                with contextlib.suppress(HandlerError):
+                    await _afinish(run, self._in.runs.handler_failed(opened, exc))
+            raise
+
+    async def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
+        step = self._in.on_llm_new_token(token, **kwargs)
+        if step is not None:
+            await self._send(step)
+
+    async def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_llm_start(*args, **kwargs))
+
+    async def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_chat_model_start(*args, **kwargs))
+
+    async def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_llm_end(*args, **kwargs), True)
+
+    async def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_llm_error(*args, **kwargs), True)
+
+    async def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_chain_start(*args, **kwargs))
+
+    async def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_chain_end(*args, **kwargs), True)
+
+    async def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_chain_error(*args, **kwargs), True)
+
+    async def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_tool_start(*args, **kwargs))
+
+    async def on_tool_end(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_tool_end(*args, **kwargs), True)
+
+    async def on_tool_error(self, *args: Any, **kwargs: Any) -> None:
+        await self._send(self._in.on_tool_error(*args, **kwargs), True)

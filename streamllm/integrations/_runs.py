@@ -1,0 +1,209 @@
+"""The LangChain runs one :class:`StreamLLMCallbackHandler` has seen, as streamllm runs.
+
+:class:`Runs` is the I/O-free core of the handler: it turns each LangChain
+callback into the streamllm event to deliver (the shells in
+:mod:`._callback_handler` deliver it, sync or async) and keeps streamllm's
+guarantees whatever LangChain sends:
+
+- each run is a streamllm run of its own (a :class:`RunManager` from a
+  :class:`CallbackManager`), so ``seq``, token indexes, the trace id and handler
+  failures work exactly as for streamllm's own models;
+- a run's events are start, tokens, then exactly one terminal: anything for a
+  run after its terminal event is dropped (logged once per run), a second start
+  for an open run is dropped;
+- a token, end or error for a run whose start never came opens it with a
+  synthesised start (model ``"unknown"``, metadata ``streamllm_synthesized_start``)
+  so every handler still sees a whole run: an error is information a counter
+  or a trace should not lose;
+- a run that streamed has the concatenation of its tokens as its text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypeAlias, final
+from uuid import UUID
+
+from streamllm._log import get_logger
+from streamllm.callbacks.context import ParentRun
+from streamllm.callbacks.manager import CallbackManager, reason_for
+from streamllm.callbacks.registry import Entry
+from streamllm.errors import HandlerError
+from streamllm.events import BaseEvent
+from streamllm.integrations._from_langchain import estimate, result
+from streamllm.outputs import LLMResult, TokenUsage
+
+__all__ = ["Kind", "OpenRun", "Runs", "Step"]
+
+_log = get_logger("streamllm.integrations.langchain")
+
+Kind: TypeAlias = Literal["llm", "chain"]
+
+#: How many ended runs are remembered, to tell "after its end" from "never started".
+_REMEMBER: Final = 10_000
+
+_SYNTHESIZED: Final = "streamllm_synthesized_start"
+
+
+@final
+class OpenRun:
+    """A run between its start and its terminal event."""
+
+    __slots__ = ("kind", "model", "prompt", "run", "texts", "tokens")
+
+    def __init__(self, run: Any, kind: Kind, model: str, prompt: str) -> None:
+        self.run = run
+        self.kind = kind
+        self.model = model
+        self.prompt = prompt
+        self.texts: list[str] = []
+        self.tokens: bool = run.wants_tokens() if kind == "llm" else False
+
+    def text(self, fallback: str) -> str:
+        """The run's text: its tokens joined if it streamed, else LangChain's."""
+        if not self.texts:
+            return fallback
+        text = "".join(self.texts)
+        if fallback and fallback != text:
+            _log.warning(
+                "langchain result differs from its streamed tokens; keeping the tokens' text",
+                run_id=str(self.run.run_id),
+            )
+        return text
+
+    def result(self, text: str, finish: str | None, usage: TokenUsage | None) -> LLMResult:
+        if usage is None:
+            prompt, completion = estimate(self.prompt), estimate(text)
+            usage = TokenUsage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                total_tokens=prompt + completion,
+                source="estimated",
+            )
+        return result(text, finish, usage, self.model, self.run.run_id)
+
+
+#: An open run and the event to deliver for it (None when no handler wants it).
+Step: TypeAlias = tuple[OpenRun, BaseEvent | None]
+
+
+@final
+class Runs:
+    """Open and recently ended runs of one bridge handler."""
+
+    __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "open")
+
+    def __init__(self, entries: tuple[Entry, ...], sender: object, mode: Literal["sync", "async"]):
+        # Resolved entries are accepted wherever handlers are: resolved once, here.
+        self._handlers: list[Any] = list(entries)
+        self._sender = sender
+        self._mode = mode
+        self.open: dict[UUID, OpenRun] = {}
+        # run id -> (its trace id, whether a late callback was logged)
+        self._ended: OrderedDict[UUID, list[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _trace(self, parent_run_id: UUID | None) -> UUID | None:
+        if parent_run_id is None:
+            return None
+        parent = self.open.get(parent_run_id)
+        if parent is not None:
+            return parent.run.trace_id  # type: ignore[no-any-return]
+        ended = self._ended.get(parent_run_id)
+        # A parent this handler never saw (attached below the root, or ignored):
+        # its id is the best trace id there is, shared by all its children.
+        return ended[0] if ended is not None else parent_run_id
+
+    def start(
+        self,
+        kind: Kind,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        *,
+        name: str,
+        tags: list[str] | None,
+        metadata: Mapping[str, Any],
+        model: str = "",
+        prompt: str = "",
+    ) -> OpenRun | None:
+        """Open a run; None (logged) when LangChain starts a run twice."""
+        with self._lock:
+            if run_id in self.open or run_id in self._ended:
+                self._late(run_id, "a second start")
+                return None
+            trace = self._trace(parent_run_id)
+            parent = (
+                ParentRun(parent_run_id, trace, (), (), {})
+                if parent_run_id is not None and trace is not None
+                else None
+            )
+            manager = CallbackManager(self._handlers, tags=tags, metadata=metadata, parent=parent)
+            run = manager.start_run(name=name, sender=self._sender, run_id=run_id, mode=self._mode)
+            opened = self.open[run_id] = OpenRun(run, kind, model or name, prompt)
+            return opened
+
+    def find(
+        self, kind: Kind, run_id: UUID, parent_run_id: UUID | None, tags: list[str] | None
+    ) -> tuple[OpenRun | None, bool]:
+        """The open run a token or terminal belongs to, and whether its start had
+        to be synthesised now. None when the run has ended already (logged once)."""
+        opened = self.open.get(run_id)
+        if opened is not None:
+            return opened, False
+        if run_id in self._ended:
+            self._late(run_id, "a callback after its end")
+            return None, False
+        opened = self.start(
+            kind,
+            run_id,
+            parent_run_id,
+            name="unknown",
+            tags=tags,
+            metadata={_SYNTHESIZED: True},
+            model="unknown",
+        )
+        return opened, opened is not None
+
+    def close(self, run_id: UUID) -> None:
+        """Forget an open run once its terminal event is built."""
+        with self._lock:
+            opened = self.open.pop(run_id, None)
+            if opened is not None:
+                self._ended[run_id] = [opened.run.trace_id, False]
+                if len(self._ended) > _REMEMBER:
+                    self._ended.popitem(last=False)
+
+    def quiet(self, run_id: UUID) -> None:
+        """The run was ended by a handler failure: LangChain's own error for it
+        is expected and dropped without a warning."""
+        ended = self._ended.get(run_id)
+        if ended is not None:
+            ended[1] = True
+
+    def _late(self, run_id: UUID, what: str) -> None:
+        ended = self._ended.get(run_id)
+        if ended is not None and ended[1]:
+            return
+        if ended is not None:
+            ended[1] = True
+        _log.warning(f"langchain sent {what} for run; dropped", run_id=str(run_id))
+
+    # -- the terminal events ---------------------------------------------
+
+    def failed(self, opened: OpenRun, exc: BaseException) -> BaseEvent | None:
+        """The terminal error event for a run that failed (LangChain's error, or a
+        streamllm handler with ``raise_error``), with what had streamed."""
+        self.close(opened.run.run_id)
+        run = opened.run
+        reason = reason_for(exc)
+        if opened.kind == "chain":
+            return run.chain_error_event(exc, reason)  # type: ignore[no-any-return]
+        text = "".join(opened.texts)
+        return run.error_event(exc, reason, opened.result(text, None, None))  # type: ignore[no-any-return]
+
+    def handler_failed(self, opened: OpenRun, exc: HandlerError) -> BaseEvent | None:
+        event = self.failed(opened, exc)
+        self.quiet(opened.run.run_id)
+        return event

@@ -1,0 +1,271 @@
+"""LangChain callbacks as streamllm events: the shared core of the bridge handlers.
+
+:class:`Inbound` takes each LangChain callback's arguments and returns the
+:data:`Step` to deliver: the open run, a synthesised start when LangChain never
+sent one (see :mod:`._runs`), and the event. The sync and async handlers in
+:mod:`._callback_handler` only deliver steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeAlias, final
+from uuid import UUID
+
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult as LCResult
+
+from streamllm.events import BaseEvent
+from streamllm.integrations._from_langchain import (
+    finish_reason,
+    jsonable,
+    model_name,
+    run_name,
+    safe_mapping,
+    streamllm_messages,
+    text_of,
+    usage_of,
+)
+from streamllm.integrations._runs import Kind, OpenRun, Runs
+from streamllm.messages import Message
+
+__all__ = ["Inbound", "Step"]
+
+#: The open run, a synthesised start to deliver first (or None), the event.
+Step: TypeAlias = tuple[OpenRun, BaseEvent | None, BaseEvent | None]
+
+
+def _inputs(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    data = jsonable(value)
+    return data if isinstance(data, dict) else {"input": data}
+
+
+@final
+class Inbound:
+    """Turns one bridge handler's LangChain callbacks into streamllm steps."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, runs: Runs) -> None:
+        self.runs = runs
+
+    # Each method takes a LangChain hook's own arguments (and has its name).
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        # LangChain starts one run per prompt; a caller passing several in one
+        # call gets them as one prompt, one per line.
+        prompt = "\n".join(prompts)
+        args = (serialized, run_id, parent_run_id, tags, metadata, kwargs)
+        return self._start(*args, prompt=prompt, messages=None, text=prompt)
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        converted = tuple(m for batch in messages for m in streamllm_messages(batch))
+        text = "\n".join(m.content for m in converted)
+        args = (serialized, run_id, parent_run_id, tags, metadata, kwargs)
+        return self._start(*args, prompt=None, messages=converted, text=text)
+
+    def _start(
+        self,
+        serialized: Mapping[str, Any] | None,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: Mapping[str, Any] | None,
+        kwargs: Mapping[str, Any],
+        *,
+        prompt: str | None,
+        messages: tuple[Message, ...] | None,
+        text: str,
+    ) -> Step | None:
+        params = safe_mapping(kwargs.get("invocation_params"))
+        meta = safe_mapping(metadata)
+        name = run_name(serialized, kwargs, "llm")
+        model = model_name(params, meta, serialized) or name
+        opened = self.runs.start(
+            "llm", run_id, parent_run_id, name=name, tags=tags, metadata=meta, model=model,
+            prompt=text,
+        )  # fmt: skip
+        if opened is None:
+            return None
+        return opened, None, opened.run.start_event(model, prompt, messages, params)
+
+    def _find(
+        self, kind: Kind, run_id: UUID, parent_run_id: UUID | None, tags: list[str] | None
+    ) -> tuple[OpenRun | None, BaseEvent | None]:
+        """The open run (or None when it ended) and a synthesised start, if needed."""
+        opened, fresh = self.runs.find(kind, run_id, parent_run_id, tags)
+        if opened is None or not fresh:
+            return opened, None
+        run = opened.run
+        if kind == "chain":
+            return opened, run.chain_start_event(None)
+        return opened, run.start_event("unknown", None, None, {})
+
+    def on_llm_new_token(
+        self,
+        token: Any,
+        *,
+        chunk: Any = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        opened = self.runs.open.get(run_id)
+        start = None
+        if opened is None:
+            opened, start = self._find("llm", run_id, parent_run_id, tags)
+            if opened is None:
+                return None
+        text = token if type(token) is str else text_of(token)
+        if not text or not opened.tokens:
+            if text:
+                opened.texts.append(text)
+            # An empty chunk (role-only, usage-only, a tool-call fragment) is not a token.
+            return (opened, start, None) if start is not None else None
+        opened.texts.append(text)
+        info = getattr(chunk, "generation_info", None)
+        return opened, start, opened.run.token_event(text, jsonable(info) if info else None)
+
+    def on_llm_end(
+        self,
+        response: LCResult,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        opened, start = self._find("llm", run_id, parent_run_id, tags)
+        if opened is None:
+            return None
+        self.runs.close(run_id)
+        gens = response.generations
+        fallback = gens[0][0].text if gens and gens[0] else ""
+        text = opened.text(fallback)
+        result = opened.result(text, finish_reason(response), usage_of(response))
+        return opened, start, opened.run.end_event(result)
+
+    def _error(
+        self, kind: Kind, error: BaseException, run_id: UUID, parent_run_id: UUID | None, tags: Any
+    ) -> Step | None:
+        opened, start = self._find(kind, run_id, parent_run_id, tags)
+        if opened is None:
+            return None
+        return opened, start, self.runs.failed(opened, error)
+
+    def on_llm_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        return self._error("llm", error, run_id, parent_run_id, tags)
+
+    # -- chains (and, until streamllm has tool runs, tools) ------------------
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        args = (serialized, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+        return self._chain_start(*args, default_name="chain")
+
+    def _chain_start(
+        self,
+        serialized: Mapping[str, Any] | None,
+        inputs: Any,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: Mapping[str, Any] | None,
+        kwargs: Mapping[str, Any],
+        *,
+        default_name: str,
+    ) -> Step | None:
+        name = run_name(serialized, kwargs, default_name)
+        meta = safe_mapping(metadata)
+        opened = self.runs.start(
+            "chain", run_id, parent_run_id, name=name, tags=tags, metadata=meta
+        )
+        if opened is None:
+            return None
+        return opened, None, opened.run.chain_start_event(_inputs(inputs))
+
+    def on_chain_end(
+        self,
+        outputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        opened, start = self._find("chain", run_id, parent_run_id, tags)
+        if opened is None:
+            return None
+        self.runs.close(run_id)
+        return opened, start, opened.run.chain_end_event(jsonable(outputs))
+
+    def on_chain_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        return self._error("chain", error, run_id, parent_run_id, tags)
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        given = inputs if inputs is not None else input_str
+        meta = {**(metadata or {}), "langchain_run_type": "tool"}
+        args = (serialized, given, run_id, parent_run_id, tags, meta, kwargs)
+        return self._chain_start(*args, default_name="tool")
+
+    on_tool_end = on_chain_end
+    on_tool_error = on_chain_error

@@ -1,0 +1,70 @@
+"""Helpers for the LangChain bridge tests: a LangChain handler that records its calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langchain_core")
+
+from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+
+#: The LangChain hooks the recorders implement (everything a model, chain or tool run calls).
+LC_HOOKS = (
+    "on_llm_start",
+    "on_chat_model_start",
+    "on_llm_new_token",
+    "on_llm_end",
+    "on_llm_error",
+    "on_chain_start",
+    "on_chain_end",
+    "on_chain_error",
+    "on_tool_start",
+    "on_tool_end",
+    "on_tool_error",
+)
+
+
+def _recording_hook(name: str, is_async: bool) -> Any:
+    def hook(self: Any, *args: Any, **kwargs: Any) -> None:
+        self.calls.append((name, args, kwargs))
+
+    async def ahook(self: Any, *args: Any, **kwargs: Any) -> None:
+        hook(self, *args, **kwargs)
+
+    return ahook if is_async else hook
+
+
+class CallRecorder(BaseCallbackHandler):
+    """A LangChain handler recording every call as ``(hook, args, kwargs)``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.calls]
+
+    def of(self, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        return [(a, k) for n, a, k in self.calls if n == name]
+
+
+class AsyncCallRecorder(AsyncCallbackHandler):
+    """The async twin of :class:`CallRecorder`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    names = CallRecorder.names
+    of = CallRecorder.of
+
+
+for _hook in LC_HOOKS:
+    setattr(CallRecorder, _hook, _recording_hook(_hook, False))
+    setattr(AsyncCallRecorder, _hook, _recording_hook(_hook, True))
+
+
+@pytest.fixture(params=["sync", "async"])
+def recorder(request: pytest.FixtureRequest) -> CallRecorder | AsyncCallRecorder:
+    """A recording LangChain handler, sync or async."""
+    return CallRecorder() if request.param == "sync" else AsyncCallRecorder()

@@ -1,0 +1,245 @@
+"""StreamLLMCallbackHandler: a LangChain app's callbacks reach streamllm handlers as events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import FakeListChatModel, FakeListLLM
+from langchain_core.language_models.fake_chat_models import (
+    FakeListChatModelError,
+    GenericFakeChatModel,
+)
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
+
+from streamllm import AsyncCallbackHandler, CallbackHandler, HandlerError
+from streamllm.errors import ConfigurationError
+from streamllm.events import ChainEnd, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
+from streamllm.handlers import JSONLRecorder, ResultCollector, TokenCounter, replay
+from streamllm.integrations.langchain import (
+    AsyncStreamLLMCallbackHandler,
+    StreamLLMCallbackHandler,
+)
+from streamllm.testing import AsyncRecordingHandler, RecordingHandler
+
+
+def _config(*handlers: Any) -> dict[str, Any]:
+    return {"callbacks": [StreamLLMCallbackHandler(list(handlers))]}
+
+
+def test_langchain_chat_stream_becomes_one_streamllm_run() -> None:
+    """A streamed LangChain chat call is start, one NewToken per chunk by index
+    (LangChain's empty last chunk is no token), then LLMEnd whose text is the
+    tokens joined."""
+    rec = RecordingHandler()
+    model = FakeListChatModel(responses=["Hello world"])
+    out = "".join(str(c.content) for c in model.stream("Hi", config=_config(rec)))
+    assert out == "Hello world"
+    (run,) = rec.runs().values()
+    assert [type(e) for e in run] == [LLMStart] + [NewToken] * len(out) + [LLMEnd]
+    assert [e.seq for e in run] == list(range(len(run)))
+    tokens = [e for e in run if isinstance(e, NewToken)]
+    assert [t.index for t in tokens] == list(range(len(tokens)))
+    start, end = run[0], run[-1]
+    assert isinstance(start, LLMStart)
+    assert isinstance(end, LLMEnd)
+    assert [(m.role, m.content) for m in start.messages or ()] == [("user", "Hi")]
+    assert start.model == "FakeListChatModel"
+    assert end.result.text == "".join(t.token for t in tokens) == "Hello world"
+    assert end.result.usage is not None
+    assert end.result.usage.source == "estimated"
+
+
+def test_chat_model_messages_and_provider_usage() -> None:
+    """A chat model's start carries the messages; usage_metadata on the message
+    becomes provider usage, which TokenCounter counts."""
+    counter, rec = TokenCounter(), RecordingHandler()
+    usage = {"input_tokens": 11, "output_tokens": 4, "total_tokens": 15}
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="Sure.", usage_metadata=usage)]))
+    reply = model.invoke(
+        [("system", "Be brief."), ("human", "Help?")], config=_config(counter, rec)
+    )
+    assert reply.content == "Sure."
+    (start,) = rec.of_type(LLMStart)
+    assert [(m.role, m.content) for m in start.messages or ()] == [
+        ("system", "Be brief."),
+        ("user", "Help?"),
+    ]
+    (end,) = rec.of_type(LLMEnd)
+    assert end.result.usage is not None
+    assert (end.result.usage.prompt_tokens, end.result.usage.completion_tokens) == (11, 4)
+    assert end.result.usage.source == "provider"
+    assert counter.totals.total_tokens == 15
+
+
+def test_llm_output_token_usage_is_provider_usage() -> None:
+    """An LLM that reports llm_output["token_usage"] (OpenAI style) gives provider usage."""
+    from langchain_core.outputs import Generation
+    from langchain_core.outputs import LLMResult as LCResult
+
+    rec = RecordingHandler()
+    handler = StreamLLMCallbackHandler([rec])
+    import uuid
+
+    run_id = uuid.uuid4()
+    handler.on_llm_start({"name": "OpenAI"}, ["q"], run_id=run_id)
+    usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    handler.on_llm_end(
+        LCResult(generations=[[Generation(text="ok")]], llm_output={"token_usage": usage}),
+        run_id=run_id,
+    )
+    (end,) = rec.of_type(LLMEnd)
+    assert end.result.usage is not None
+    assert end.result.usage.model_dump() == {**usage, "source": "provider"} | {
+        k: None for k in end.result.usage.model_dump() if k not in (*usage, "source")
+    }
+
+
+def test_chains_nest_and_share_the_root_trace() -> None:
+    """A LangChain chain calling a model is a chain run with the model run
+    under it: parent_run_id is the chain's, trace_id the root's."""
+    rec = RecordingHandler()
+    model = FakeListChatModel(responses=["pong"])
+    chain = RunnableLambda(lambda q: q.upper()) | model
+    chain.invoke("ping", config=_config(rec))
+    starts = [e for e in rec.events if isinstance(e, ChainStart | LLMStart)]
+    root = starts[0]
+    assert isinstance(root, ChainStart)
+    assert root.parent_run_id is None
+    assert all(e.trace_id == root.run_id for e in rec.events)
+    (llm,) = rec.of_type(LLMStart)
+    assert llm.parent_run_id == root.run_id
+    ends = rec.of_type(ChainEnd)
+    assert ends[-1].run_id == root.run_id
+    assert rec.events[-1] == ends[-1]
+
+
+def test_result_collector_and_recording_replay(tmp_path: Path) -> None:
+    """Events from a LangChain app record and replay like streamllm's own."""
+    path = tmp_path / "events.jsonl"
+    recorder, collector = JSONLRecorder(path), ResultCollector()
+    model = FakeListChatModel(responses=["a b c"])
+    list(model.stream("x", config=_config(recorder, collector)))
+    recorder.close()
+    assert [r.text for r in collector.results.values()] == ["a b c"]
+    again = RecordingHandler()
+    replay(path, [again])
+    assert again.events[0].type == "llm_start"
+    assert "".join(again.tokens()) == "a b c"
+
+
+def test_a_failing_langchain_model_gives_llm_error_with_the_partial_text() -> None:
+    """LangChain's on_llm_error ends the run with LLMError(reason="failed") and
+    the text streamed so far."""
+    rec = RecordingHandler()
+    model = FakeListChatModel(responses=["abcdef"], error_on_chunk_number=3)
+    with pytest.raises(FakeListChatModelError):
+        "".join(str(c.content) for c in model.stream("x", config=_config(rec)))
+    (run,) = rec.runs().values()
+    assert isinstance(run[-1], LLMError)
+    assert run[-1].reason == "failed"
+    assert run[-1].partial.text == "abc" == "".join(rec.tokens())
+    assert sum(isinstance(e, LLMEnd | LLMError) for e in run) == 1
+
+
+class Strict(CallbackHandler):
+    raise_error = True
+
+    def on_llm_new_token(self, event: NewToken) -> None:
+        if event.index == 1:
+            raise RuntimeError("stop here")
+
+
+def test_a_raise_error_handler_stops_the_langchain_run() -> None:
+    """A streamllm raise_error handler failing on a token ends the run as failed
+    (every other handler sees that token, then one LLMError), and LangChain
+    gets the HandlerError; LangChain's own error callback is then dropped."""
+    rec = RecordingHandler()
+    with pytest.raises(HandlerError):
+        list(FakeListChatModel(responses=["abcd"]).stream("x", config=_config(Strict(), rec)))
+    (run,) = rec.runs().values()
+    assert [e.type for e in run] == ["llm_start", "new_token", "new_token", "llm_error"]
+    assert run[-1].reason == "failed"
+    assert run[-1].partial.text == "ab"
+
+
+def test_async_bridge_awaits_async_handlers_in_order() -> None:
+    """AsyncStreamLLMCallbackHandler awaits async streamllm handlers inline."""
+    rec = AsyncRecordingHandler()
+
+    async def main() -> str:
+        config = {"callbacks": [AsyncStreamLLMCallbackHandler([rec])]}
+        model = FakeListChatModel(responses=["xyz"])
+        parts = [str(c.content) async for c in model.astream("q", config=config)]
+        return "".join(parts)
+
+    assert asyncio.run(main()) == "xyz"
+    assert [e.type for e in rec.events] == ["llm_start", *["new_token"] * 3, "llm_end"]
+
+
+def test_sync_bridge_in_async_code_runs_inline() -> None:
+    """The sync bridge sets run_inline, so LangChain's async manager calls it on
+    the loop (no executor hop), and events stay in order."""
+    rec = RecordingHandler()
+    handler = StreamLLMCallbackHandler([rec])
+    assert handler.run_inline is True
+
+    async def main() -> None:
+        model = FakeListChatModel(responses=["hello"])
+        async for _ in model.astream("x", config={"callbacks": [handler]}):
+            pass
+
+    asyncio.run(main())
+    assert "".join(rec.tokens()) == "hello"
+    assert rec.events[-1].type == "llm_end"
+
+
+def test_bad_streamllm_handlers_are_refused_when_the_bridge_is_built() -> None:
+    """A bad handler (a class, an unknown hook name) fails when the bridge is
+    made, not inside LangChain's callback loop where it would be logged away."""
+    with pytest.raises(ConfigurationError):
+        StreamLLMCallbackHandler([RecordingHandler])  # type: ignore[list-item]
+    with pytest.raises(ConfigurationError):
+        StreamLLMCallbackHandler([{"on_token": print}])
+    with pytest.raises(ConfigurationError):
+        AsyncStreamLLMCallbackHandler(RecordingHandler())  # type: ignore[arg-type]
+
+
+def test_async_streamllm_handler_under_the_sync_bridge() -> None:
+    """Under the sync bridge an async streamllm handler runs on streamllm's
+    loop and has seen the whole run when the LangChain call returns."""
+    seen: list[str] = []
+
+    class Slow(AsyncCallbackHandler):
+        async def on_event(self, event: Any) -> None:
+            await asyncio.sleep(0)
+            seen.append(event.type)
+
+    FakeListLLM(responses=["ab"]).invoke("x", config=_config(Slow()))
+    assert seen == ["llm_start", "llm_end"]
+
+
+def test_warnings_name_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    """A token after the end is dropped and logged once for the run."""
+    import uuid
+
+    rec = RecordingHandler()
+    handler = StreamLLMCallbackHandler([rec])
+    run_id = uuid.uuid4()
+    handler.on_llm_start({}, ["q"], run_id=run_id)
+    handler.on_llm_new_token("a", run_id=run_id)
+    from langchain_core.outputs import Generation
+    from langchain_core.outputs import LLMResult as LCResult
+
+    handler.on_llm_end(LCResult(generations=[[Generation(text="a")]]), run_id=run_id)
+    with caplog.at_level(logging.WARNING, logger="streamllm"):
+        for _ in range(3):
+            handler.on_llm_new_token("late", run_id=run_id)
+    assert [e.type for e in rec.events] == ["llm_start", "new_token", "llm_end"]
+    late = [r for r in caplog.records if "after its end" in r.getMessage()]
+    assert len(late) == 1
+    assert str(run_id) in late[0].getMessage()
