@@ -22,7 +22,17 @@ DeltaKind = Literal[
 UsageCounts = Mapping[str, int | None]
 
 
-_REPR_ORDER = ("text", "index", "id", "name", "signature", "block_kind", "args", "counts", "metadata")
+_REPR_ORDER = (
+    "text",
+    "index",
+    "id",
+    "name",
+    "signature",
+    "block_kind",
+    "args",
+    "counts",
+    "metadata",
+)
 
 
 @final

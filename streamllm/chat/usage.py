@@ -10,7 +10,6 @@ from streamllm.outputs import TokenUsage
 __all__ = ["merge_counts", "usage_of"]
 
 
-
 def merge_counts(into: dict[str, int], counts: UsageCounts) -> None:
     """Later counts replace earlier ones field by field; unknown (None) ones do not.
 
