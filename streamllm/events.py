@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
 from uuid import UUID
 
 from pydantic import (
@@ -99,6 +99,22 @@ class BaseEvent(BaseModel):
     name: str
     tags: tuple[str, ...] = ()
     metadata: JsonMapping = Field(default_factory=FrozenDict)
+
+    if not TYPE_CHECKING:  # type checkers keep pydantic's own signature
+
+        def model_dump_json(self, **kwargs: Any) -> str:
+            """pydantic's ``model_dump_json``, for any text a provider sent.
+
+            Text may hold a lone surrogate (``"\\ud83d"`` is valid JSON, and
+            an emoji split across two chunks arrives so). pydantic cannot write
+            such a code point as UTF-8; this writes it as its JSON escape,
+            ``\\ud83d``, which :func:`parse_event` reads back to the same text.
+            So a recording, the bus and the web stream never fail on a token.
+            """
+            try:
+                return super().model_dump_json(**kwargs)
+            except PydanticSerializationError:
+                return _json_with_surrogates(self, kwargs)
 
 
 class ErrorInfo(BaseModel):
@@ -244,21 +260,25 @@ def _adapter() -> TypeAdapter[Event]:
     return TypeAdapter(Event)
 
 
-def event_json(event: BaseModel) -> str:
+def event_json(event: BaseEvent) -> str:
     """One event as a line of JSON (without the newline), whatever text it holds.
 
-    Text from a provider may hold a lone surrogate (``"\\ud83d"`` is valid
-    JSON, and one half of an emoji split across two chunks arrives so). Such a
-    code point cannot be written as UTF-8, so it is written as its JSON escape,
-    ``\\ud83d``, which :func:`parse_event` reads back to the same text. Use this,
-    not ``model_dump_json``, wherever events leave the process (files, the bus).
-    """
-    try:
-        return event.model_dump_json()
-    except PydanticSerializationError:
-        # Rare: only text with a surrogate gets here, so the slower path is fine.
-        text = json.dumps(event.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-        return _SURROGATE.sub(_escape, text)
+    The same as ``event.model_dump_json()``, which events make safe for any
+    text (see :meth:`BaseEvent.model_dump_json`)."""
+    return event.model_dump_json()
+
+
+def _json_with_surrogates(model: BaseModel, kwargs: dict[str, Any]) -> str:
+    # Rare: only text with a lone surrogate gets here, so the slower path is fine.
+    indent = kwargs.pop("indent", None)
+    ensure_ascii = kwargs.pop("ensure_ascii", False)
+    text = json.dumps(
+        model.model_dump(mode="json", **kwargs),
+        indent=indent,
+        ensure_ascii=ensure_ascii,
+        separators=(",", ":") if indent is None else None,
+    )
+    return _SURROGATE.sub(_escape, text)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

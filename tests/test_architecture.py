@@ -24,12 +24,6 @@ MAX_LINES = 400
 #: (module, imported module). Must be empty when the structure work is done;
 #: an entry that no longer exists fails test_known_violations_still_exist.
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    ("streamllm.callbacks.env", "streamllm.handlers.log"),
-    ("streamllm.callbacks.env", "streamllm.handlers.otel"),
-    ("streamllm.callbacks.env", "streamllm.handlers.recorder"),
-    ("streamllm.callbacks.env", "streamllm.handlers.stdout"),
-    ("streamllm.handlers.otel", "streamllm"),
-    ("streamllm.callbacks.chain", "streamllm.callbacks.tracing"),
     ("streamllm.bus.redis_group", "streamllm.bus.redis_bus"),
 }
 
