@@ -10,6 +10,7 @@ the neighbours. The ratio column says how many times cheaper streamllm is
     python benchmarks/compare.py                          # the full run
     python benchmarks/compare.py --tokens 1000 --repeat 1 --concurrent 20   # smoke size
     python benchmarks/compare.py --only astream           # benchmarks whose name contains it
+    python benchmarks/compare.py --only "stream() of"     # peak memory of stream() (issue 11.10)
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def main() -> None:
     parser.add_argument(
         "--import-rounds", type=int, default=7, help="fresh interpreters per import contestant"
     )
+    parser.add_argument(
+        "--memory-tokens",
+        type=int,
+        default=1_000_000,
+        help="fresh tokens of the stream() memory run",
+    )
     parser.add_argument("--concurrent", type=int, default=1000, help="concurrent astream runs")
     parser.add_argument(
         "--concurrent-tokens", type=int, default=100, help="tokens in each concurrent run"
@@ -127,6 +134,10 @@ def main() -> None:
     rows += fake.run(args.tokens, args.repeat, args.calls, only)
     if want("peak memory, stream + result"):
         rows += system.memory(args.tokens, args.repeat)
+    if want("peak memory, stream() of"):
+        from _compare import stream_memory
+
+        rows += stream_memory.rows(args.memory_tokens, min(args.repeat, 3))
     if want("import"):
         rows += system.imports(args.import_rounds)
     http_tokens = args.http_tokens or min(args.tokens, 20_000)
