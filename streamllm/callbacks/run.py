@@ -66,8 +66,11 @@ class RunManager:
     __slots__ = (
         "_common",
         "_drain",
+        "_ends",
         "_failures",
+        "_inline",
         "_settled",
+        "_sinks",
         "_stray",
         "_t",
         "_token_tpl",
@@ -114,12 +117,16 @@ class RunManager:
         self._drain: AsyncDrain | None = None
         self._stray: AsyncDrain | None = None
         t = self._t = Tables(entries, mode) if entries else EMPTY
-        self.has_async = any(t.drain) or any(t.stray)
-        if mode == "sync":
-            if any(t.drain):
+        self._inline = t.inline
+        self._ends = t.ends
+        self.has_async = t.has_drain or t.has_stray
+        self._sinks: tuple[AsyncDrain, ...] = ()
+        if mode == "sync" and self.has_async:
+            if t.has_drain:
                 self._drain = AsyncDrain(t.drain, self._failures)
-            if any(t.stray):
+            if t.has_stray:
                 self._stray = AsyncDrain(t.stray, self._failures)
+            self._sinks = tuple(d for d in (self._drain, self._stray) if d is not None)
 
     # -- building events -------------------------------------------------
 
@@ -243,19 +250,17 @@ class RunManager:
         """
         if event is None:
             return
-        kind = event.slot
-        t = self._t
-        if t.ends[kind]:
+        slot = event.slot
+        if self._ends[slot]:
             return self._end(event)
-        deliver(t.inline[kind], event, self._failures)
-        if SIGNALS[kind].receivers:
-            send_signal(event, self.sender, self._failures)
-        if self._drain is not None:
-            self._drain.put(event)
-        if self._stray is not None:
-            self._stray.put(event)
-        if self._failures.error is not None:
-            raise self._failures.take()  # type: ignore[misc]
+        failures = self._failures
+        deliver(self._inline[slot], event, failures)
+        if SIGNALS[slot].receivers:
+            send_signal(event, self.sender, failures)
+        for sink in self._sinks:
+            sink.put(event)
+        if failures.error is not None:
+            raise failures.take()  # type: ignore[misc]
 
     def _end(self, event: BaseEvent) -> None:
         """An end event with raise_error handlers: see the module docstring."""

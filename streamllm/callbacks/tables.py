@@ -37,19 +37,38 @@ def unseen(targets: tuple[Target, ...], seen: tuple[Target, ...]) -> tuple[Targe
     return tuple(t for t in targets if id(t[0]) not in ids)
 
 
+_NO_ENDS = (False,) * N
+
+
 @final
 class Tables:
     """Per event kind, who gets it: built once per run from its entries."""
 
-    __slots__ = ("drain", "ends", "inline", "ordered", "stray", "strict_async", "wanted")
+    __slots__ = (
+        "drain",
+        "ends",
+        "has_drain",
+        "has_stray",
+        "inline",
+        "ordered",
+        "stray",
+        "strict_async",
+        "wanted",
+    )
 
     def __init__(self, entries: tuple[Entry, ...], mode: Mode) -> None:
+        # Kept lean: this runs once per run, before the provider is called.
+        sync = mode == "sync"
         inline: list[list[Target]] = [[] for _ in range(N)]
         ordered: list[list[Target]] = [[] for _ in range(N)]
         drain: list[list[Target]] = [[] for _ in range(N)]
-        stray: list[list[Target]] = [[] for _ in range(N)]
+        stray: list[list[Target]] | None = None
+        strict = False
         for entry in entries:
-            hung = mode == "sync" and is_hung(entry)
+            strict = strict or entry.raise_error
+            hung = sync and entry.has_async and is_hung(entry)
+            if hung and stray is None:
+                stray = [[] for _ in range(N)]
             for slot, fn in enumerate(entry.hooks):
                 if fn is None:
                     continue
@@ -59,26 +78,23 @@ class Tables:
                 if not is_async:
                     inline[slot].append(target)
                 else:
-                    (stray if hung else drain)[slot].append(target)
+                    (stray if hung else drain)[slot].append(target)  # type: ignore[index]
         self.inline: _Table = tuple(map(tuple, inline))
-        self.ordered: _Table = tuple(map(tuple, ordered)) if mode == "async" else _NONE
+        self.ordered: _Table = _NONE if sync else tuple(map(tuple, ordered))
         self.drain: _Table = tuple(map(tuple, drain))
-        self.stray: _Table = tuple(map(tuple, stray))
-        self.wanted = tuple(bool(t) for t in ordered)
+        self.stray: _Table = _NONE if stray is None else tuple(map(tuple, stray))
+        self.has_drain = any(drain)
+        self.has_stray = stray is not None and any(stray)
+        self.wanted = tuple(map(bool, ordered))
         #: Whether an async raise_error hook runs from sync code: the end then
-        #: waits for it (see the module docstring).
-        self.strict_async = mode == "sync" and any(
-            t[0].raise_error for slot in self.drain for t in slot
-        )
-        #: End kinds needing the raise_error-first path, else None.
-        self.ends = tuple(
-            slot in ENDS
-            and (
-                self.strict_async
-                or any(
-                    t[0].raise_error for t in (ordered[slot] if mode == "async" else inline[slot])
-                )
-            )
+        #: waits for it (see the run module's docstring).
+        self.strict_async = strict and sync and any(t[0].raise_error for d in drain for t in d)
+        #: Per kind, whether it is an end event needing the raise_error-first path.
+        self.ends = _NO_ENDS if not strict else self._ends(inline if sync else ordered)
+
+    def _ends(self, targets: list[list[Target]]) -> tuple[bool, ...]:
+        return tuple(
+            slot in ENDS and (self.strict_async or any(t[0].raise_error for t in targets[slot]))
             for slot in range(N)
         )
 
