@@ -1,0 +1,86 @@
+"""What the web app needs of a bus, the same for ``MemoryBus`` and ``RedisBus``.
+
+The app subscribes to one trace per client, asks which runs exist, and attaches
+one publishing handler to every run it starts. In one process the
+``MemoryBus`` is written inline (it never blocks and never drops, so every
+client sees every token); any other bus goes through ``BusPublisher``, whose
+bounded buffer keeps a slow Redis off the model's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any, Final, final
+
+__all__ = ["BusView", "publisher_for"]
+
+_ENTRY_ID: Final = re.compile(r"0|\$|\d{1,20}-\d{1,20}")
+
+
+def publisher_for(bus: Any) -> object:
+    """The handler that publishes a run's events to ``bus``."""
+    from streamllm.bus import BusPublisher, MemoryBus
+
+    if isinstance(bus, MemoryBus):
+        return bus.publish
+    return BusPublisher(bus)
+
+
+@final
+class BusView:
+    """The bus as the web app reads it: runs by id string, entries of one run."""
+
+    __slots__ = ("_bus",)
+
+    def __init__(self, bus: Any) -> None:
+        self._bus = bus
+
+    @staticmethod
+    def valid_entry_id(after: str) -> bool:
+        """``0`` (from the start), ``$`` (only what comes next) or an entry id ``<ms>-<n>``."""
+        return _ENTRY_ID.fullmatch(after) is not None
+
+    def subscribe(self, run_id: str, after: str) -> AsyncGenerator[tuple[str, Any], None]:
+        """The run's entries after ``after``, then live, until its terminal event."""
+        entries: AsyncGenerator[tuple[str, Any], None] = self._bus.asubscribe(
+            trace_id=uuid.UUID(run_id), after=after
+        )
+        return entries
+
+    async def runs(self) -> list[dict[str, Any]]:
+        """The root runs the bus knows of, newest first, as the page lists them."""
+        return [
+            {
+                "run_id": str(info.run_id),
+                "trace_id": str(info.trace_id),
+                "title": info.name,
+                "state": "done" if info.state == "ended" else info.state,
+                "started": info.started,
+                "events_url": f"/runs/{info.run_id}/events",
+            }
+            for info in await self._infos()
+            if info.parent_run_id is None
+        ]
+
+    async def has_run(self, run_id: str) -> bool:
+        return any(str(info.run_id) == run_id for info in await self._infos())
+
+    async def _infos(self) -> list[Any]:
+        aruns = getattr(self._bus, "aruns", None)
+        if aruns is not None:
+            infos: list[Any] = await aruns()
+            return infos
+        # A bus with only a sync runs() (MemoryBus answers at once).
+        return list(self._bus.runs())
+
+    async def aclose(self, publisher: object) -> None:
+        """Flush what the publisher still holds (server shutdown)."""
+        flush = getattr(publisher, "flush", None)
+        if flush is not None:
+            await asyncio.to_thread(flush, 5.0)
+        close = getattr(publisher, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)

@@ -1,0 +1,213 @@
+"""Server-Sent Events over ASGI: one bounded buffer per client, heartbeats, a clear drop.
+
+A pump task reads frames (already encoded bytes) from an async iterator into a
+bounded queue; the response coroutine writes them to the client, several at a
+time when they have piled up. The queue never grows past ``buffer`` frames: when
+it is full the pump waits, so a client reading slowly holds back only its own
+subscription. A client that stops reading altogether (one write blocked for
+``stall_timeout`` seconds) is dropped: it gets a last ``event: dropped`` frame
+if its socket takes it, the connection closes, and :class:`StreamStats` counts
+it. Nothing is lost by a drop: the bus keeps the events, and the client resumes
+from its ``Last-Event-ID``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Final, final
+
+from pydantic import BaseModel
+
+from streamllm.events import Event
+
+__all__ = ["EventStream", "FrameCache", "StreamStats", "sse_frame"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+HEARTBEAT: Final = b": keep-alive\n\n"
+_END: Final = object()
+
+SSE_HEADERS: Final = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache, no-transform"),
+    # Proxies (nginx) would otherwise hold the stream back in their buffers.
+    (b"x-accel-buffering", b"no"),
+    # A dropped client's socket is closed rather than kept for another request.
+    (b"connection", b"close"),
+]
+
+
+def sse_frame(data: str, *, event: str | None = None, id: str | None = None) -> bytes:
+    """One SSE frame. ``data`` must hold no newline (JSON from pydantic never does)."""
+    head = (f"id: {id}\n" if id is not None else "") + (
+        f"event: {event}\n" if event is not None else ""
+    )
+    return f"{head}data: {data}\n\n".encode()
+
+
+@final
+class FrameCache:
+    """Encodes each bus entry once, however many clients follow its run.
+
+    Clients of one run ask for the same entries at about the same time, so a
+    small insertion-ordered window is enough; the oldest entry goes first.
+    """
+
+    __slots__ = ("_frames", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._frames: dict[tuple[str, str], bytes] = {}
+        self._size = size
+
+    def frame(self, trace: str, entry_id: str, item: Event | BaseModel) -> bytes:
+        kind: str = getattr(item, "type", "")
+        if kind == "entries_lost":
+            # A notice travels under the id of the last entry read: no id of its
+            # own (the client's position stays), and never cached in its place.
+            return sse_frame(item.model_dump_json(), event=kind)
+        key = (trace, entry_id)
+        frame = self._frames.get(key)
+        if frame is None:
+            frame = sse_frame(item.model_dump_json(), event=kind, id=entry_id)
+            if len(self._frames) >= self._size:
+                del self._frames[next(iter(self._frames))]
+            self._frames[key] = frame
+        return frame
+
+
+@dataclass
+class StreamStats:
+    """Counters of the event streams one app serves."""
+
+    open: int = 0
+    served: int = 0
+    dropped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"open": self.open, "served": self.served, "dropped": self.dropped}
+
+
+@final
+class EventStream:
+    """An ASGI response that streams ``frames`` as ``text/event-stream``.
+
+    The client going away ends the response without touching what produces the
+    frames beyond closing this client's iterator: a run is never cancelled by
+    a disconnect.
+    """
+
+    __slots__ = ("_buffer", "_frames", "_headers", "_heartbeat", "_stall", "_stats")
+
+    def __init__(
+        self,
+        frames: AsyncIterator[bytes],
+        *,
+        stats: StreamStats,
+        heartbeat: float = 15.0,
+        buffer: int = 1024,
+        stall_timeout: float = 10.0,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self._frames = frames
+        self._stats = stats
+        self._heartbeat = heartbeat
+        self._buffer = buffer
+        self._stall = stall_timeout
+        self._headers = SSE_HEADERS + (headers or [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue: asyncio.Queue[object] = asyncio.Queue(self._buffer)
+        stats = self._stats
+        stats.open += 1
+        stats.served += 1
+        pump = asyncio.create_task(self._pump(queue))
+        watch = asyncio.create_task(_until_disconnect(receive))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+            write = asyncio.create_task(self._write(queue, send))
+            done, _ = await asyncio.wait((write, watch), return_when=asyncio.FIRST_COMPLETED)
+            if write in done:
+                outcome = write.result()
+            else:
+                write.cancel()
+                outcome = "disconnected"
+            if outcome == "stalled":
+                stats.dropped += 1
+                await _last_words(send)
+            elif outcome == "ended":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            stats.open -= 1
+            for task in (pump, watch):
+                task.cancel()
+            for task in (pump, watch):
+                with contextlib.suppress(asyncio.CancelledError, OSError):
+                    await task
+
+    async def _pump(self, queue: asyncio.Queue[object]) -> None:
+        frames = self._frames
+        try:
+            async for frame in frames:
+                try:
+                    queue.put_nowait(frame)
+                except asyncio.QueueFull:
+                    await queue.put(frame)
+        finally:
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await queue.put(_END)
+
+    async def _write(self, queue: asyncio.Queue[object], send: Send) -> str:
+        """Write frames until the end; say why it stopped: ended, stalled or disconnected."""
+        heartbeat, stall = self._heartbeat, self._stall
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(None) as deadline:
+                while True:
+                    batch = [await _next(queue, heartbeat)]
+                    while batch[-1] is not _END and not queue.empty():
+                        batch.append(queue.get_nowait())
+                    body = b"".join(b for b in batch if isinstance(b, bytes))
+                    if body:
+                        # Only a write can stall; waiting for the run never does.
+                        deadline.reschedule(loop.time() + stall)
+                        await send({"type": "http.response.body", "body": body, "more_body": True})
+                        deadline.reschedule(None)
+                    if batch[-1] is _END:
+                        return "ended"
+        except TimeoutError:
+            return "stalled"
+        except OSError:
+            return "disconnected"
+
+
+async def _next(queue: asyncio.Queue[object], heartbeat: float) -> object:
+    if not queue.empty():
+        return queue.get_nowait()
+    try:
+        # A timeout on an idle queue cancels only this get(): the pump keeps
+        # its place in the subscription.
+        return await asyncio.wait_for(queue.get(), heartbeat)
+    except TimeoutError:
+        return HEARTBEAT
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _last_words(send: Send) -> None:
+    """Tell a dropped client why, if its socket still takes a few bytes; then end."""
+    notice = sse_frame(json.dumps({"reason": "slow_client"}), event="dropped")
+    with contextlib.suppress(TimeoutError, OSError):
+        async with asyncio.timeout(1.0):
+            await send({"type": "http.response.body", "body": notice, "more_body": False})
