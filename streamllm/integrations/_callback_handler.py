@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
@@ -109,8 +110,17 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
                     _finish(run, self._in.runs.handler_failed(opened, exc))
             raise
 
-    def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
-        step = self._in.on_llm_new_token(token, **kwargs)
+    def on_llm_new_token(
+        self,
+        token: Any,
+        *,
+        chunk: Any = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        step = self._in.token(token, chunk, run_id, parent_run_id, tags)
         if step is not None:
             self._send(step)
 
@@ -172,8 +182,17 @@ class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
                     await _afinish(run, self._in.runs.handler_failed(opened, exc))
             raise
 
-    async def on_llm_new_token(self, token: Any, **kwargs: Any) -> None:
-        step = self._in.on_llm_new_token(token, **kwargs)
+    async def on_llm_new_token(
+        self,
+        token: Any,
+        *,
+        chunk: Any = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        step = self._in.token(token, chunk, run_id, parent_run_id, tags)
         if step is not None:
             await self._send(step)
 

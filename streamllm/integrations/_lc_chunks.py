@@ -2,17 +2,18 @@
 
 Validating an ``AIMessageChunk`` and its ``ChatGenerationChunk`` costs about
 6 µs per token (``model_construct`` is far slower still), twice the bridge's
-whole budget. :class:`_Clone` instead copies a validated template: the same
+whole budget. ``_fast_*`` instead copy a validated template's state: the same
 field values, fresh empty containers (a handler may mutate its chunk), a
-mutable ``fields_set`` (pydantic adds to it on assignment). At import it checks
-that a clone equals a validated instance; when a langchain-core or pydantic
-release breaks that, chunks are validated as usual, only slower.
+mutable ``fields_set`` (pydantic adds to it on assignment). At import
+:func:`_fast_works` checks that a copy equals a validated instance and that no
+other field holds a container; when a langchain-core or pydantic release breaks
+that, chunks are validated as usual, only slower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar, final
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
@@ -28,57 +29,87 @@ _set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
-
-@final
-class _Clone(Generic[M]):
-    """Copies of one validated instance with some fields replaced."""
-
-    __slots__ = ("_cls", "_data", "_extra", "_fields", "_fresh")
-
-    def __init__(self, template: M) -> None:
-        self._cls = type(template)
-        self._data = dict(template.__dict__)
-        self._fields = frozenset(template.__pydantic_fields_set__)
-        self._extra = template.__pydantic_extra__ is not None
-        # Containers that would otherwise be shared by every chunk.
-        self._fresh = tuple(
-            (k, type(v)) for k, v in self._data.items() if isinstance(v, list | dict) and not v
-        )
-
-    def __call__(self, fields: dict[str, Any]) -> M:
-        data = {**self._data, **fields}
-        for key, factory in self._fresh:
-            data[key] = factory()
-        obj: M = _new(self._cls)
-        _set_dict(obj, data)
-        _set_fields(obj, set(self._fields))
-        _set_extra(obj, {} if self._extra else None)
-        _set_private(obj, None)
-        return obj
+#: The message fields holding an (empty) container, fresh in every chunk.
+_MESSAGE_CONTAINERS = (
+    "additional_kwargs",
+    "response_metadata",
+    "tool_calls",
+    "invalid_tool_calls",
+    "tool_call_chunks",
+)
 
 
-def _works(clone: _Clone[Any], fields: dict[str, Any], validated: BaseModel) -> bool:
+def _template(model: BaseModel) -> tuple[dict[str, Any], frozenset[str], bool]:
+    return (
+        dict(model.__dict__),
+        frozenset(model.__pydantic_fields_set__),
+        bool(model.__pydantic_extra__ is not None),
+    )
+
+
+_TEXT, _TEXT_SET, _ = _template(GenerationChunk(text=""))
+_MESSAGE, _MESSAGE_SET, _MESSAGE_EXTRA = _template(AIMessageChunk(content="", id=""))
+_CHAT, _CHAT_SET, _ = _template(ChatGenerationChunk(message=AIMessageChunk(content="")))
+
+
+def _instance(cls: type[M], data: dict[str, Any], fields: frozenset[str], extra: bool) -> M:
+    obj: M = _new(cls)
+    _set_dict(obj, data)
+    _set_fields(obj, set(fields))  # pydantic adds to it when a field is assigned
+    _set_extra(obj, {} if extra else None)
+    _set_private(obj, None)
+    return obj
+
+
+def _fast_text(token: str, info: dict[str, Any] | None) -> GenerationChunk:
+    data = _TEXT.copy()
+    data["text"] = token
+    data["generation_info"] = info
+    return _instance(GenerationChunk, data, _TEXT_SET, False)
+
+
+def _fast_chat(token: str, message_id: str, info: dict[str, Any] | None) -> ChatGenerationChunk:
+    # Written out rather than looped: this runs once per token.
+    data = _MESSAGE.copy()
+    data["content"] = token
+    data["id"] = message_id
+    data["additional_kwargs"] = {}
+    data["response_metadata"] = {}
+    data["tool_calls"] = []
+    data["invalid_tool_calls"] = []
+    data["tool_call_chunks"] = []
+    message = _instance(AIMessageChunk, data, _MESSAGE_SET, _MESSAGE_EXTRA)
+    data = _CHAT.copy()
+    data["text"] = token
+    data["message"] = message
+    data["generation_info"] = info
+    return _instance(ChatGenerationChunk, data, _CHAT_SET, False)
+
+
+def _fast_works() -> bool:
+    """Whether the copies equal validated chunks, and no other field holds a
+    container that copies would share."""
+    containers = {k for k, v in _MESSAGE.items() if isinstance(v, list | dict)}
+    if containers != set(_MESSAGE_CONTAINERS):
+        return False
     try:
-        return bool(clone(fields) == validated)
+        text = _fast_text("t", {"a": 1}) == GenerationChunk(text="t", generation_info={"a": 1})
+        chat = _fast_chat("t", "i", None) == ChatGenerationChunk(
+            message=AIMessageChunk(content="t", id="i")
+        )
     except Exception:
         return False
+    return bool(text and chat)
 
 
-_TEXT = _Clone(GenerationChunk(text="probe"))
-_MESSAGE = _Clone(AIMessageChunk(content="probe", id="probe"))
-_CHAT = _Clone(ChatGenerationChunk(message=AIMessageChunk(content="probe", id="probe")))
-_FAST = _works(_TEXT, {"text": "t"}, GenerationChunk(text="t")) and _works(
-    _CHAT,
-    {"text": "t", "message": _MESSAGE({"content": "t", "id": "i"})},
-    ChatGenerationChunk(message=AIMessageChunk(content="t", id="i")),
-)
+_FAST = _fast_works()
 
 
 def text_chunk(token: str, extras: Mapping[str, Any] | None) -> GenerationChunk:
     """The ``chunk`` of a text run's ``on_llm_new_token``."""
     info = dict(extras) if extras else None
     if _FAST:
-        return _TEXT({"text": token, "generation_info": info})
+        return _fast_text(token, info)
     return GenerationChunk(text=token, generation_info=info)
 
 
@@ -88,8 +119,7 @@ def chat_chunk(
     """The ``chunk`` of a chat run's ``on_llm_new_token``."""
     info = dict(extras) if extras else None
     if _FAST:
-        message = _MESSAGE({"content": token, "id": message_id})
-        return _CHAT({"text": token, "message": message, "generation_info": info})
+        return _fast_chat(token, message_id, info)
     return ChatGenerationChunk(
         message=AIMessageChunk(content=token, id=message_id), generation_info=info
     )

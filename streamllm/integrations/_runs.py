@@ -47,6 +47,12 @@ _REMEMBER: Final = 10_000
 _SYNTHESIZED: Final = "streamllm_synthesized_start"
 
 
+def _remember(table: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
+    table[key] = value
+    if len(table) > _REMEMBER:
+        table.popitem(last=False)
+
+
 @final
 class OpenRun:
     """A run between its start and its terminal event."""
@@ -93,7 +99,7 @@ Step: TypeAlias = tuple[OpenRun, BaseEvent | None]
 class Runs:
     """Open and recently ended runs of one bridge handler."""
 
-    __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "open")
+    __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "_warned", "open")
 
     def __init__(self, entries: tuple[Entry, ...], sender: object, mode: Literal["sync", "async"]):
         # Resolved entries are accepted wherever handlers are: resolved once, here.
@@ -101,8 +107,10 @@ class Runs:
         self._sender = sender
         self._mode = mode
         self.open: dict[UUID, OpenRun] = {}
-        # run id -> (its trace id, whether a late callback was logged)
-        self._ended: OrderedDict[UUID, list[Any]] = OrderedDict()
+        # run id -> its trace id, for runs that ended (children may still come)
+        self._ended: OrderedDict[UUID, UUID] = OrderedDict()
+        # runs a dropped callback was logged for already: once per run is enough
+        self._warned: OrderedDict[UUID, None] = OrderedDict()
         self._lock = threading.Lock()
 
     def _trace(self, parent_run_id: UUID | None) -> UUID | None:
@@ -111,10 +119,9 @@ class Runs:
         parent = self.open.get(parent_run_id)
         if parent is not None:
             return parent.run.trace_id  # type: ignore[no-any-return]
-        ended = self._ended.get(parent_run_id)
         # A parent this handler never saw (attached below the root, or ignored):
         # its id is the best trace id there is, shared by all its children.
-        return ended[0] if ended is not None else parent_run_id
+        return self._ended.get(parent_run_id, parent_run_id)
 
     def start(
         self,
@@ -171,23 +178,17 @@ class Runs:
         with self._lock:
             opened = self.open.pop(run_id, None)
             if opened is not None:
-                self._ended[run_id] = [opened.run.trace_id, False]
-                if len(self._ended) > _REMEMBER:
-                    self._ended.popitem(last=False)
+                _remember(self._ended, run_id, opened.run.trace_id)
 
     def quiet(self, run_id: UUID) -> None:
         """The run was ended by a handler failure: LangChain's own error for it
         is expected and dropped without a warning."""
-        ended = self._ended.get(run_id)
-        if ended is not None:
-            ended[1] = True
+        _remember(self._warned, run_id, None)
 
     def _late(self, run_id: UUID, what: str) -> None:
-        ended = self._ended.get(run_id)
-        if ended is not None and ended[1]:
+        if run_id in self._warned:
             return
-        if ended is not None:
-            ended[1] = True
+        _remember(self._warned, run_id, None)
         _log.warning(f"langchain sent {what} for run; dropped", run_id=str(run_id))
 
     # -- the terminal events ---------------------------------------------

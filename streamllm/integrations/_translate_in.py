@@ -51,7 +51,7 @@ class Inbound:
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
 
-    # Each method takes a LangChain hook's own arguments (and has its name).
+    # Each on_* method takes a LangChain hook's own arguments (and has its name).
 
     def on_llm_start(
         self,
@@ -123,16 +123,10 @@ class Inbound:
             return opened, run.chain_start_event(None)
         return opened, run.start_event("unknown", None, None, {})
 
-    def on_llm_new_token(
-        self,
-        token: Any,
-        *,
-        chunk: Any = None,
-        run_id: UUID,
-        parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        **kwargs: Any,
+    def token(
+        self, token: Any, chunk: Any, run_id: UUID, parent_run_id: UUID | None, tags: Any
     ) -> Step | None:
+        """``on_llm_new_token``, with its arguments passed positionally (the hot path)."""
         opened = self.runs.open.get(run_id)
         start = None
         if opened is None:
