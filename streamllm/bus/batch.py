@@ -1,0 +1,148 @@
+"""A batch of entries on its way to Redis, and what Redis's answers mean, without I/O.
+
+A batch is numbered once (:meth:`Batch.of`) and then sent, possibly several
+times: each send writes what is not known to be written yet. Redis refuses an
+entry id that is not above its stream's top; after a failed send that means
+"this one made it the first time", so a retried entry is never written twice.
+On a first send it means another writer got there first: the trace is
+renumbered after the stream's top and those entries are sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, final
+from uuid import UUID
+
+from streamllm.bus.entries import (
+    EntriesLost,
+    Numbering,
+    encode_event,
+    encode_lost,
+    is_root_terminal,
+)
+from streamllm.bus.follow import INDEX, trace_key
+from streamllm.bus.runs import index_fields
+from streamllm.events import BaseEvent
+
+__all__ = ["Batch", "Command", "Pending"]
+
+Command = tuple[Any, ...]
+_TOP = "equal or smaller than the target stream top item"
+
+
+@final
+class Pending:
+    """One entry of a batch: where it goes, its id, and how far it got."""
+
+    __slots__ = ("entry_id", "fields", "index", "indexed", "trace_id", "tries", "written")
+
+    def __init__(self, trace_id: UUID, entry_id: str, fields: dict[str, str]) -> None:
+        self.trace_id = trace_id
+        self.entry_id = entry_id
+        self.fields = fields
+        self.index: dict[str, str] | None = None
+        self.written = False
+        self.indexed = True
+        #: Sends that carried this entry under its current id.
+        self.tries = 0
+
+
+@final
+class Batch:
+    """Entries numbered for their trace streams, ready to send (and resend)."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: list[Pending]) -> None:
+        self.entries = entries
+
+    @classmethod
+    def of(
+        cls, events: Sequence[BaseEvent], notices: Sequence[EntriesLost], numbering: Numbering
+    ) -> Batch:
+        """Number ``notices`` then ``events`` (the caller holds the numbering's lock)."""
+        entries = []
+        for notice in notices:
+            fields = encode_lost(notice.run_id or notice.trace_id, notice.count or 0)
+            entries.append(Pending(notice.trace_id, numbering.next(notice.trace_id), fields))
+        for event in events:
+            pending = Pending(event.trace_id, numbering.next(event.trace_id), encode_event(event))
+            pending.index = index_fields(event, pending.entry_id)
+            pending.indexed = pending.index is None
+            entries.append(pending)
+            if is_root_terminal(event):
+                numbering.forget(event.trace_id)
+        return cls(entries)
+
+    @property
+    def done(self) -> bool:
+        return all(p.written and p.indexed for p in self.entries)
+
+    def stream_commands(self, maxlen: int, ttl: int) -> tuple[list[Command], list[Pending | None]]:
+        """XADDs of the entries not yet written, then one EXPIRE per trace.
+
+        Every write pushes the trace's expiry ``ttl`` seconds out, so a stream
+        expires ``ttl`` after its last entry: the root's terminal event, or the
+        last sign of life of a run whose process died.
+        """
+        commands: list[Command] = []
+        owners: list[Pending | None] = []
+        keys: dict[str, None] = {}
+        for p in self.entries:
+            if p.written:
+                continue
+            key = trace_key(p.trace_id)
+            keys[key] = None
+            flat = [x for pair in p.fields.items() for x in pair]
+            commands.append(("XADD", key, "MAXLEN", "~", maxlen, p.entry_id, *flat))
+            owners.append(p)
+            p.tries += 1
+        for key in keys:
+            commands.append(("EXPIRE", key, ttl))
+            owners.append(None)
+        return commands, owners
+
+    def absorb(self, owners: list[Pending | None], results: Sequence[object]) -> set[UUID]:
+        """Take Redis's answers to :meth:`stream_commands`; the traces to renumber.
+
+        Raises the first error that is not about ids (the batch stays to be sent again).
+        """
+        collided: set[UUID] = set()
+        failure: Exception | None = None
+        for pending, result in zip(owners, results, strict=True):
+            if pending is None:
+                continue
+            if not isinstance(result, Exception):
+                pending.written = True
+            elif _TOP in str(result):
+                if pending.tries > 1:
+                    pending.written = True  # it made it on an earlier try
+                else:
+                    collided.add(pending.trace_id)
+            elif failure is None:
+                failure = result
+        if failure is not None:
+            raise failure
+        return collided
+
+    def renumber(self, trace_id: UUID, top: str, numbering: Numbering) -> None:
+        """Another writer is ahead in ``trace_id``'s stream: number ours after ``top``."""
+        numbering.restart_after(trace_id, top)
+        for p in self.entries:
+            if p.trace_id == trace_id and not p.written:
+                p.entry_id = numbering.next(trace_id)
+                p.tries = 0
+                if p.index is not None:
+                    p.index["id"] = p.entry_id
+
+    def index_commands(self, index_maxlen: int) -> tuple[list[Command], list[Pending]]:
+        """XADDs to the index for written entries that start or end a run."""
+        commands: list[Command] = []
+        owners: list[Pending] = []
+        for p in self.entries:
+            if p.written and not p.indexed and p.index is not None:
+                flat = [x for pair in p.index.items() for x in pair]
+                commands.append(("XADD", INDEX, "MAXLEN", "~", index_maxlen, "*", *flat))
+                owners.append(p)
+        return commands, owners

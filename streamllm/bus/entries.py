@@ -1,0 +1,157 @@
+"""What one bus entry holds, and how entry ids are made.
+
+An entry is one event's JSON with the schema version (``v``, ``e``), or a
+notice that entries are missing (``v``, ``lost``, ``why``). Entry ids follow
+Redis's ``<ms>-<n>`` form, but ``n`` is the entry's position in its trace's
+stream (0, 1, 2 ...), chosen by the writer. That buys two things:
+
+- a retried write is recognised: Redis refuses an id that is not above the
+  stream's top, so an entry that made it before a connection broke is never
+  written twice;
+- a reader that finds a jump in ``n`` knows exactly how many entries it missed
+  (trimmed by ``maxlen``, or lost with a Redis that restarted empty).
+
+The bus carries any event generically: it only asks whether an event is a
+high-volume delta (which a full buffer may drop), a run's start or terminal
+(for the index of runs), and whether that run is the trace's root.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Literal, final
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, parse_event
+
+__all__ = [
+    "DELTA_TYPES",
+    "START_TYPES",
+    "TERMINAL_TYPES",
+    "EntriesLost",
+    "Item",
+    "Numbering",
+    "decode",
+    "encode_event",
+    "encode_lost",
+    "is_root_terminal",
+    "position",
+]
+
+#: Deltas that a full publishing buffer may drop; every other event is kept.
+DELTA_TYPES = frozenset({"new_token", "block_delta"})
+#: Events that open a run, and those that end one (indexed in ``streamllm:runs``).
+START_TYPES = frozenset({"llm_start", "chain_start", "tool_start"})
+TERMINAL_TYPES = frozenset(
+    {"llm_end", "llm_error", "chain_end", "chain_error", "tool_end", "tool_error"}
+)
+
+Why = Literal["trimmed", "dropped", "expired"]
+
+
+class EntriesLost(BaseModel):
+    """A typed notice in place of entries a reader will never see.
+
+    ``why`` is ``"trimmed"`` (the stream's ``maxlen`` removed them before this
+    reader got there, or Redis lost them), ``"dropped"`` (the publisher's buffer
+    was full and dropped token deltas, ``run_id`` says whose), or ``"expired"``
+    (the trace's stream is gone; ``count`` is then None, not known).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["entries_lost"] = "entries_lost"
+    trace_id: UUID
+    count: int | None
+    why: Why
+    run_id: UUID | None = None
+
+
+#: What a subscription yields after the entry id: an event, or a notice.
+Item = Event | EntriesLost
+
+
+def is_root_terminal(event: BaseEvent) -> bool:
+    """True for the terminal event of the trace's root run (the trace ends there)."""
+    return event.run_id == event.trace_id and _type(event) in TERMINAL_TYPES
+
+
+def _type(event: BaseEvent) -> str:
+    return event.type  # type: ignore[attr-defined,no-any-return]
+
+
+def encode_event(event: BaseEvent) -> dict[str, str]:
+    """The fields of the entry that holds ``event``."""
+    return {"v": _VERSION, "e": event.model_dump_json()}
+
+
+def encode_lost(run_id: UUID, count: int) -> dict[str, str]:
+    """The fields of a notice that the publisher dropped ``count`` deltas of a run."""
+    return {"v": _VERSION, "lost": str(count), "run": str(run_id), "why": "dropped"}
+
+
+_VERSION = str(SCHEMA_VERSION)
+
+
+def decode(trace_id: UUID, fields: Mapping[str, str]) -> Item:
+    """An entry's fields back into an event or a notice (``ValueError`` if neither)."""
+    body = fields.get("e")
+    if body is not None:
+        return parse_event(body)
+    lost = fields.get("lost")
+    if lost is None:
+        raise ValueError(f"entry holds neither an event nor a notice: {sorted(fields)}")
+    run = fields.get("run")
+    return EntriesLost(
+        trace_id=trace_id,
+        count=int(lost),
+        why=fields.get("why", "dropped"),
+        run_id=UUID(run) if run else None,
+    )
+
+
+def position(entry_id: str) -> int | None:
+    """The position ``n`` of an entry id ``<ms>-<n>`` (None for ``0``/``$``)."""
+    _, sep, n = entry_id.partition("-")
+    return int(n) if sep and n.isdigit() else None
+
+
+def split(entry_id: str) -> tuple[int, int]:
+    """``<ms>-<n>`` as a pair of ints, for ordering."""
+    ms, _, n = entry_id.partition("-")
+    return int(ms), int(n or 0)
+
+
+@final
+class Numbering:
+    """The next entry id of each trace stream this process writes to.
+
+    Ids are ``<ms>-<n>``: ``ms`` the wall clock (never going backwards within a
+    stream), ``n`` one more than the last. Not thread-safe: one writer owns it.
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: dict[UUID, tuple[int, int]] = {}
+
+    def next(self, trace_id: UUID) -> str:
+        ms = time.time_ns() // 1_000_000
+        last = self._last.get(trace_id)
+        if last is None:
+            n = 0
+        else:
+            ms, n = max(ms, last[0]), last[1] + 1
+        self._last[trace_id] = (ms, n)
+        return f"{ms}-{n}"
+
+    def restart_after(self, trace_id: UUID, top: str) -> None:
+        """Another writer (or an earlier process) already wrote up to ``top``."""
+        self._last[trace_id] = split(top)
+
+    def forget(self, trace_id: UUID) -> None:
+        """The trace ended: its stream gets no more entries from us."""
+        self._last.pop(trace_id, None)
