@@ -1,0 +1,161 @@
+"""The page in a real Chromium: streaming, Stop, a cut connection, hostile output, the token.
+
+Each test saves a screenshot of the state it checked under its tmp_path.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.web.apps import FOX, SLOW, XSS
+from tests.web.servers import TOKEN, Proxy, Server
+from tests.web.sse import events_of
+
+# Records every length the answer had, to tell streaming from a text set at once.
+_WATCH_LENGTHS = """() => {
+  window.__lengths = [];
+  new MutationObserver(() => {
+    const a = document.querySelector('.answer');
+    if (a) window.__lengths.push(a.textContent.length);
+  }).observe(document.getElementById('blocks'),
+             {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _run(page: Any, prompt: str) -> str:
+    page.fill("#prompt", prompt)
+    page.click("#run")
+    page.wait_for_selector('#state[data-state="running"]')
+    run_text: str = page.text_content("#run-id") or ""
+    return run_text.removeprefix("run ")
+
+
+def _run_id(server: Server, prefix: str) -> str:
+    with server.client() as client:
+        runs = client.get("/runs").json()["runs"]
+    return next(r["run_id"] for r in runs if r["run_id"].startswith(prefix))
+
+
+def _answer(page: Any) -> str:
+    return str(page.eval_on_selector_all(".answer", "els => els.map(e => e.textContent).join('')"))
+
+
+def _shot(page: Any, path: Path, name: str) -> Path:
+    file = path / f"{name}.png"
+    # Bytes, written here: Playwright's path= writes through a thread pool of its own.
+    file.write_bytes(page.screenshot(full_page=True))
+    return file
+
+
+def test_text_streams_into_the_page_with_live_figures(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """The answer grows token by token; then the live panel shows the figures."""
+    page.goto(server.url)
+    page.evaluate(_WATCH_LENGTHS)
+    _run(page, "hello there")
+    page.wait_for_selector('#state[data-state="done"]')
+    assert _answer(page) == FOX
+    lengths = page.evaluate("window.__lengths")
+    assert len(set(lengths)) > 10, "the text arrived at once, not streamed"
+    assert (page.text_content("#ttft") or "").endswith("ms")
+    assert float(page.text_content("#tps") or "0") > 0
+    assert page.text_content("#usage-source") == "estimated"
+    assert page.text_content("#finish") == "stop"
+    page.wait_for_selector("#runs li")
+    assert "hello there" in (page.text_content("#runs") or "")
+    shot = _shot(page, tmp_path, "streamed")
+    if Path("/tmp/coord").is_dir():  # the README's screenshot, for the lead
+        shutil.copy(shot, "/tmp/coord/web.png")
+
+
+def test_stop_ends_the_run_as_cancelled_on_the_server(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """The Stop button cancels the run; the server's terminal event says cancelled."""
+    page.goto(server.url)
+    prefix = _run(page, "slow please")
+    page.wait_for_function("() => document.querySelector('.answer')?.textContent.length > 10")
+    page.click("#stop")
+    page.wait_for_selector('#state[data-state="cancelled"]')
+    _shot(page, tmp_path, "stopped")
+    run_id = _run_id(server, prefix)
+    with server.client() as client:
+        frames = events_of(client.get(f"/runs/{run_id}/events").text)
+    assert frames[-1].event == "llm_error"
+    assert frames[-1].data["reason"] == "cancelled"
+    shown = _answer(page)
+    assert shown == "".join(f.data["token"] for f in frames if f.event == "new_token")
+    assert SLOW.startswith(shown)
+    assert shown != SLOW
+
+
+def test_a_cut_connection_resumes_with_the_exact_text_once(
+    page: Any, proxy: Proxy, server: Server, tmp_path: Path
+) -> None:
+    """The stream breaks mid-answer and the network is down for a while; once it is
+    back, the page resumes from its last event id: nothing missing, nothing twice."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/events" in r.url else None)
+    page.goto(proxy.url)
+    _run(page, "slow but sure")
+    page.wait_for_function("() => document.querySelector('.answer')?.textContent.length > 20")
+    page.context.set_offline(True)
+    proxy.cut()
+    page.wait_for_selector('#conn[data-state="reconnecting"]')
+    _shot(page, tmp_path, "reconnecting")
+    time.sleep(1.0)
+    page.context.set_offline(False)
+    page.wait_for_selector('#state[data-state="done"]', timeout=20_000)
+    _shot(page, tmp_path, "resumed")
+    assert _answer(page) == SLOW
+    assert len(requests) >= 2, "the page never reconnected"
+
+
+def test_model_output_that_looks_like_html_is_shown_as_text_and_runs_nothing(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """An answer with <img onerror> and <script> is text; no element, no script."""
+    page.goto(server.url)
+    _run(page, 'xss <img src=x onerror="window.__pwned=3"><b>bold</b>')
+    page.wait_for_selector('#state[data-state="done"]')
+    assert _answer(page) == XSS
+    assert page.evaluate("window.__pwned") is None
+    assert (
+        page.eval_on_selector_all(
+            "#blocks img, #blocks script, #runs img, #runs b", "e => e.length"
+        )
+        == 0
+    )
+    page.wait_for_selector("#runs li")
+    assert '<img src=x onerror="window.__pwned=3"><b>bold</b>' in (page.text_content("#runs") or "")
+    _shot(page, tmp_path, "hostile-output")
+
+
+def test_with_a_token_the_page_without_it_is_refused(
+    page: Any, token_server: Server, tmp_path: Path
+) -> None:
+    """The page asks for the token; declined, every request is refused and nothing
+    runs. Given once, it is kept for the tab and the page works."""
+    page.goto(token_server.url)
+    page.wait_for_selector("#token-dialog[open]")
+    _shot(page, tmp_path, "token-asked")
+    page.click("#token-cancel")
+    page.wait_for_selector('#conn[data-state="refused"]')
+    _shot(page, tmp_path, "token-refused")
+    with token_server.client() as client:
+        assert client.get("/runs").json()["runs"] == []
+
+    page.reload()
+    page.wait_for_selector("#token-dialog[open]")
+    page.fill("#token-input", TOKEN)
+    page.click("#token-ok")
+    _run(page, "hello")
+    page.wait_for_selector('#state[data-state="done"]')
+    assert _answer(page) == FOX
+    page.reload()  # asked once: the tab keeps it
+    page.wait_for_selector("#runs li")
+    assert page.evaluate("document.getElementById('token-dialog').open") is False
