@@ -3,9 +3,10 @@
 ``a + b`` must not copy ``a``: over a stream that is quadratic. A sum's state
 is therefore shared and grows in place, and the chunk that owned it (the
 "tip": the latest sum, the only one that saw every change) keeps a snapshot
-of its block sizes, so it still reads as it was. Text is append-only bytes, so
-a snapshot is a few integers per block, and a stale sum is a prefix of the
-state. Adding to a stale sum copies it first (rare: ``x + a; x + b``).
+of the block sizes, so it still reads as it was. Text is append-only bytes, so
+a snapshot is three integers per block (one tuple copy), and a stale sum reads
+a prefix of the state. Adding to a stale sum copies it first (rare: ``x + a;
+x + b``).
 """
 
 from __future__ import annotations
@@ -13,27 +14,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, final
 
-from streamllm.chat._text import Text, tool_block
+from streamllm.chat._args import tool_block
 from streamllm.chat.blocks import Block, BlockKind, ReasoningBlock, TextBlock
 from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk
 from streamllm.outputs import FinishReason, TokenUsage
 
-__all__ = ["BlockView", "Ref", "State", "finished_block", "message_of"]
+__all__ = ["BlockView", "Snapshot", "State", "finished_block", "message_of"]
 
 
 @final
 class _Acc:
-    __slots__ = ("block", "ended", "id", "kind", "name", "sig", "text")
+    __slots__ = ("block", "id", "kind", "name", "sig", "text")
 
     def __init__(self, block: int, kind: BlockKind, id: str | None, name: str | None) -> None:
         self.block = block
         self.kind: BlockKind = kind
         self.id = id
         self.name = name
-        self.text = Text()
-        self.sig: Text | None = None
-        self.ended = False
+        # UTF-8 bytes, not a list of fragments: a list keeps a str object and a
+        # pointer per fragment (about 60 bytes for a one-character token).
+        self.text = bytearray()
+        self.sig: bytearray | None = None
 
 
 class BlockView(NamedTuple):
@@ -48,85 +50,69 @@ class BlockView(NamedTuple):
     ended: bool
 
 
-#: Per block, in creation order: text size, signature size, ended.
-Snapshot = tuple[tuple[int, int, bool], ...]
+#: Per block, in creation order: text size, signature size, ended (0 or 1), flat.
+Snapshot = tuple[int, ...]
 
 
 @final
 class State:
     """Blocks by position, growing as pieces are applied."""
 
-    __slots__ = ("accs", "by_pos", "ver")
+    __slots__ = ("accs", "by_pos", "sizes", "ver")
 
     def __init__(self) -> None:
         self.accs: list[_Acc] = []
-        self.by_pos: dict[int, _Acc] = {}
+        self.by_pos: dict[int, int] = {}  # position -> index in accs
+        self.sizes: list[int] = []
         self.ver = 0
 
     def apply(self, pieces: Iterable[BlockChunk]) -> None:
-        by_pos = self.by_pos
+        by_pos, accs, sizes = self.by_pos, self.accs, self.sizes
         for p in pieces:
-            acc = by_pos.get(p.block)
-            if acc is None:
-                acc = by_pos[p.block] = _Acc(p.block, p.kind, p.id, p.name)
-                self.accs.append(acc)
+            k = by_pos.get(p.block)
+            if k is None:
+                k = by_pos[p.block] = len(accs)
+                accs.append(_Acc(p.block, p.kind, p.id, p.name))
+                sizes += (0, 0, 0)
+            acc = accs[k]
             if p.text:
-                acc.text.append(p.text)
+                acc.text += p.text.encode()
+                sizes[3 * k] = len(acc.text)
             if p.signature:
                 if acc.sig is None:
-                    acc.sig = Text()
-                acc.sig.append(p.signature)
+                    acc.sig = bytearray()
+                acc.sig += p.signature.encode()
+                sizes[3 * k + 1] = len(acc.sig)
             if p.last:
-                acc.ended = True
+                sizes[3 * k + 2] = 1
         self.ver += 1
 
     def snapshot(self) -> Snapshot:
-        return tuple((a.text.size, 0 if a.sig is None else a.sig.size, a.ended) for a in self.accs)
+        return tuple(self.sizes)
+
+    def pieces(self, snap: Snapshot | None) -> tuple[BlockChunk, ...]:
+        """One whole piece per block, as the blocks are now or were at ``snap``."""
+        return tuple(
+            BlockChunk(v.block, v.kind, v.text, v.id, v.name, v.signature, True, v.ended)
+            for v in self.view(snap)
+        )
 
     def view(self, snap: Snapshot | None) -> list[BlockView]:
         """The blocks by position, as they are now or as they were at ``snap``."""
-        if snap is None:
-            snap = self.snapshot()
-        out = [
-            BlockView(
-                a.block,
-                a.kind,
-                a.id,
-                a.name,
-                a.text.value(size),
-                None if a.sig is None or not sig else a.sig.value(sig),
-                ended,
-            )
-            for a, (size, sig, ended) in zip(self.accs, snap, strict=False)
-        ]
+        sizes = self.sizes if snap is None else snap
+        out = []
+        for k, a in enumerate(self.accs[: len(sizes) // 3]):
+            size, sig, ended = sizes[3 * k : 3 * k + 3]
+            signature = None if a.sig is None or not sig else _decode(a.sig, sig)
+            text = _decode(a.text, size)
+            out.append(BlockView(a.block, a.kind, a.id, a.name, text, signature, ended == 1))
         out.sort(key=lambda v: v.block)
         return out
 
 
-@final
-class Ref:
-    """A sum chunk's handle on a state: the version it stands for."""
-
-    __slots__ = ("message", "snap", "state", "ver")
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.ver = state.ver
-        self.snap: Snapshot | None = None
-        self.message: AIMessage | None = None
-
-    def take(self) -> State | None:
-        """The state to grow in place, if this sum is the tip; it keeps a snapshot."""
-        if self.snap is not None or self.state.ver != self.ver:
-            return None
-        self.snap = self.state.snapshot()
-        return self.state
-
-    def pieces(self) -> tuple[BlockChunk, ...]:
-        return tuple(
-            BlockChunk(v.block, v.kind, v.text, v.id, v.name, v.signature, True, v.ended)
-            for v in self.state.view(self.snap)
-        )
+def _decode(buf: bytearray, size: int) -> str:
+    # Slicing copies: only a stale sum (a prefix) pays for it.
+    return buf.decode() if size == len(buf) else buf[:size].decode()
 
 
 def finished_block(view: BlockView) -> Block:

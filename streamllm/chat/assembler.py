@@ -1,21 +1,22 @@
 """The I/O-free state machine between a provider's deltas and a chat run's events.
 
 The run driver feeds it :class:`~streamllm.chat.deltas.ChatDelta`\\ s and gets
-back, per delta, the :class:`~streamllm.chat.chunks.AIMessageChunk` to yield
-(or None). Each chunk's pieces say, in order, what to emit::
+back, per delta, the :class:`~streamllm.chat.pieces.BlockChunk`\\ s to emit
+(often one, sometimes none). Each piece says, in order, what to fire::
 
-    for piece in chunk.pieces:
+    for piece in asm.feed(delta):
         if piece.first:
             ...  # BlockStart(block=piece.block, kind=piece.kind, id=piece.id, name=piece.name)
         if piece.text:
             ...  # NewToken(token, block) for "text", else BlockDelta(block, kind, delta)
         if piece.last:
             ...  # BlockEnd(block=piece.block, content=piece.content)
+    # streaming: yield asm.chunk(pieces) when there are pieces
 
-``finish()`` ends the blocks still open and gives the last chunk (usage,
-finish reason) and the :class:`~streamllm.chat.message.AIMessage`, which equals
-the sum of every chunk. After a failure, ``partial()`` is the message as far as
-it came (no further block ends are emitted).
+``finish()`` ends the blocks still open and gives the last chunk (its pieces,
+usage, finish reason) and the :class:`~streamllm.chat.message.AIMessage`,
+which equals the sum of every chunk. After a failure or cancellation,
+``partial()`` is the message as far as it came; nothing more is emitted.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from collections.abc import Mapping
 from typing import Any, final
 
 from streamllm.chat._aggregate import BlockView, finished_block, message_of
-from streamllm.chat._text import Text
 from streamllm.chat.blocks import Block, BlockKind
 from streamllm.chat.chunks import AIMessageChunk
 from streamllm.chat.deltas import ChatDelta
@@ -35,25 +35,37 @@ from streamllm.chat.usage import merge_counts, usage_of
 from streamllm.errors import StreamProtocolError
 from streamllm.outputs import normalize_finish_reason
 
-__all__ = ["Assembler"]
+__all__ = ["Assembler", "Pieces"]
+
+#: What one delta asks the driver to emit.
+Pieces = tuple[BlockChunk, ...]
+_NONE: Pieces = ()
+_new = tuple.__new__
 
 
 @final
 class _Open:
-    __slots__ = ("content", "id", "kind", "name", "sig", "text")
+    __slots__ = ("content", "id", "kind", "name", "parts", "sig")
 
     def __init__(self, kind: BlockKind, id: str | None, name: str | None) -> None:
-        self.content: Block | None = None  # set when the block ends
         self.kind: BlockKind = kind
         self.id = id
         self.name = name
-        self.text = Text()
-        self.sig: Text | None = None
+        # Fragments joined once, when the block ends (DESIGN: never str + str).
+        self.parts: list[str] = []
+        self.sig: list[str] | None = None
+        self.content: Block | None = None  # set when the block ends
+
+    def view(self, pos: int) -> BlockView:
+        sig = None if self.sig is None else "".join(self.sig)
+        return BlockView(
+            pos, self.kind, self.id, self.name, "".join(self.parts), sig, self.content is not None
+        )
 
 
 @final
 class Assembler:
-    """Deltas in, chunks (with their block boundaries) out; one per chat run.
+    """Deltas in, pieces with their block boundaries out; one per chat run.
 
     Blocks get positions in the order they start; numbered blocks (Anthropic's
     ``index``, OpenAI's tool-call ``index``) may interleave. Unnumbered text
@@ -68,9 +80,9 @@ class Assembler:
         "_current",
         "_done",
         "_finish",
-        "_id",
         "_last_tool",
         "_metadata",
+        "id",
     )
 
     def __init__(self) -> None:
@@ -80,39 +92,69 @@ class Assembler:
         self._last_tool: int | None = None
         self._counts: dict[str, int] = {}
         self._finish: str | None = None
-        self._id: str | None = None
         self._metadata: dict[str, Any] = {}
         self._done = False
+        #: The message id, once the provider said it.
+        self.id: str | None = None
 
     # -- feeding ---------------------------------------------------------
-    def feed(self, delta: ChatDelta) -> AIMessageChunk | None:
-        """The chunk to yield for ``delta``, or None when it only carried metadata."""
+    def feed(self, delta: ChatDelta) -> Pieces:
+        """The pieces to emit for ``delta``, in order (none when it only carried metadata)."""
         if self._done:
             raise RuntimeError("the assembler is finished: feed() after finish()")
         kind = delta.kind
-        out: list[BlockChunk] = []
         if kind == "text" or kind == "reasoning":
-            self._fragment(kind, delta, out)
-        elif kind == "tool":
-            self._tool_fragment(delta, out)
-        elif kind == "tool_call":
-            self._whole_call(delta, out)
-        elif kind == "start":
-            self._start(delta, out)
-        elif kind == "end":
-            self._end_index(delta.index, out)
-        elif kind == "usage":
+            # The hot path: one more fragment of the open unnumbered block.
+            pos = self._current
+            if (
+                delta.index is None
+                and pos is not None
+                and delta.signature is None
+                and self._blocks[pos].kind == kind
+            ):
+                text = delta.text
+                if text:
+                    self._blocks[pos].parts.append(text)
+                return (_new(BlockChunk, (pos, kind, text, None, None, None, False, False, None)),)
+            return self._fragment(kind, delta)
+        if kind == "tool":
+            found = self._by_index.get(delta.index) if delta.index is not None else None
+            if found is not None and delta.id is None:
+                block = self._blocks[found]
+                if block.content is None and block.kind == "tool_call":
+                    text = delta.text
+                    if text:
+                        block.parts.append(text)
+                    return (
+                        _new(
+                            BlockChunk,
+                            (found, "tool_call", text, None, None, None, False, False, None),
+                        ),
+                    )
+            return self._tool_fragment(delta)
+        if kind == "tool_call":
+            return self._whole_call(delta)
+        if kind == "start":
+            return self._start(delta)
+        if kind == "end":
+            return self._end_index(delta.index)
+        if kind == "usage":
             if delta.counts:
                 merge_counts(self._counts, delta.counts)
         elif kind == "finish":
             self._finish = delta.text or self._finish
-            self._end_all(out)
+            return self._end_all()
         elif kind == "meta":
             self._meta(delta.id, delta.metadata)
-        return AIMessageChunk._of(tuple(out), self._id) if out else None
+        return _NONE
 
-    def _fragment(self, kind: BlockKind, delta: ChatDelta, out: list[BlockChunk]) -> None:
+    def chunk(self, pieces: Pieces) -> AIMessageChunk:
+        """The chunk to yield for pieces from :meth:`feed` (stamped with the message id)."""
+        return AIMessageChunk._of(pieces, self.id)
+
+    def _fragment(self, kind: BlockKind, delta: ChatDelta) -> Pieces:
         index = delta.index
+        out: list[BlockChunk] = []
         if index is None:
             pos = self._current
             if pos is None or self._blocks[pos].kind != kind:
@@ -128,42 +170,41 @@ class Assembler:
                 first = True
             else:
                 pos, first = self._check(found, kind, index), False
-        self._append(pos, kind, delta.text, delta.signature, first, out)
+        out.append(self._append(pos, delta.text, delta.signature, first))
+        return tuple(out)
 
-    def _tool_fragment(self, delta: ChatDelta, out: list[BlockChunk]) -> None:
+    def _tool_fragment(self, delta: ChatDelta) -> Pieces:
         key: int | str | None = delta.index
         if key is None:  # servers that number nothing: match by id, else the latest call
             key = f"id:{delta.id}" if delta.id is not None else None
-            if key is None and self._last_tool is not None:
-                found: int | None = self._last_tool
-            else:
-                found = self._by_index.get(key) if key is not None else None
+            found = self._by_index.get(key) if key is not None else self._last_tool
         else:
             found = self._by_index.get(key)
-        if found is None:
-            self._end_current(out)
-            pos = self._open("tool_call", delta.id, delta.name)
-            if key is not None:
-                self._by_index[key] = pos
-            self._last_tool = pos
-            self._append(pos, "tool_call", delta.text, None, True, out)
-        else:
-            self._append(
-                self._check(found, "tool_call", key), "tool_call", delta.text, None, False, out
-            )
+        if found is not None:
+            return (self._append(self._check(found, "tool_call", key), delta.text, None, False),)
+        out: list[BlockChunk] = []
+        self._end_current(out)
+        pos = self._open("tool_call", delta.id, delta.name)
+        if key is not None:
+            self._by_index[key] = pos
+        self._last_tool = pos
+        out.append(self._append(pos, delta.text, None, True))
+        return tuple(out)
 
-    def _whole_call(self, delta: ChatDelta, out: list[BlockChunk]) -> None:
+    def _whole_call(self, delta: ChatDelta) -> Pieces:
+        out: list[BlockChunk] = []
         self._end_current(out)
         args = delta.args
         text = args if isinstance(args, str) else ("" if args is None else json.dumps(args))
         pos = self._open("tool_call", delta.id, delta.name)
-        self._append(pos, "tool_call", text, None, True, out)
-        out[-1] = self._ended(pos, out[-1])
+        out.append(self._ended(pos, self._append(pos, text, None, True)))
+        return tuple(out)
 
-    def _start(self, delta: ChatDelta, out: list[BlockChunk]) -> None:
+    def _start(self, delta: ChatDelta) -> Pieces:
         kind = delta.block_kind or "text"
         if delta.index is not None and delta.index in self._by_index:
             raise StreamProtocolError(f"block {delta.index} started twice")
+        out: list[BlockChunk] = []
         self._end_current(out)
         pos = self._open(kind, delta.id, delta.name)
         if delta.index is not None:
@@ -172,11 +213,12 @@ class Assembler:
             self._current = pos
         if kind == "tool_call":
             self._last_tool = pos
-        self._append(pos, kind, delta.text, delta.signature, True, out)
+        out.append(self._append(pos, delta.text, delta.signature, True))
+        return tuple(out)
 
     def _meta(self, id: str | None, metadata: Mapping[str, Any] | None) -> None:
-        if self._id is None:
-            self._id = id
+        if self.id is None:
+            self.id = id
         if metadata:
             self._metadata.update(metadata)
 
@@ -196,73 +238,61 @@ class Assembler:
             raise StreamProtocolError(f"a {kind} delta for the {block.kind} block {index!r}")
         return pos
 
-    def _append(
-        self,
-        pos: int,
-        kind: BlockKind,
-        text: str,
-        signature: str | None,
-        first: bool,
-        out: list[BlockChunk],
-    ) -> None:
+    def _append(self, pos: int, text: str, signature: str | None, first: bool) -> BlockChunk:
         block = self._blocks[pos]
         if text:
-            block.text.append(text)
+            block.parts.append(text)
         if signature:
             if block.sig is None:
-                block.sig = Text()
+                block.sig = []
             block.sig.append(signature)
         if first:
-            out.append(BlockChunk(pos, kind, text, block.id, block.name, signature, True))
-        else:
-            out.append(BlockChunk(pos, kind, text, None, None, signature))
+            return BlockChunk(pos, block.kind, text, block.id, block.name, signature, True)
+        return BlockChunk(pos, block.kind, text, None, None, signature)
 
     def _ended(self, pos: int, piece: BlockChunk | None) -> BlockChunk:
         block = self._blocks[pos]
-        content = block.content = finished_block(self._view(pos))
+        content = block.content = finished_block(block.view(pos))
         if piece is None:
-            piece = BlockChunk(pos, block.kind)
-        piece.last = True
-        piece.content = content
-        return piece
+            return BlockChunk(pos, block.kind, last=True, content=content)
+        return piece._replace(last=True, content=content)
 
     def _end_current(self, out: list[BlockChunk]) -> None:
         if self._current is not None:
             out.append(self._ended(self._current, None))
             self._current = None
 
-    def _end_index(self, index: int | None, out: list[BlockChunk]) -> None:
+    def _end_index(self, index: int | None) -> Pieces:
+        out: list[BlockChunk] = []
         if index is None:
             self._end_current(out)
-            return
-        pos = self._by_index.get(index)
-        if pos is not None and self._blocks[pos].content is None:
-            out.append(self._ended(pos, None))
-
-    def _end_all(self, out: list[BlockChunk]) -> None:
-        for pos, block in enumerate(self._blocks):
-            if block.content is None:
+        else:
+            pos = self._by_index.get(index)
+            if pos is not None and self._blocks[pos].content is None:
                 out.append(self._ended(pos, None))
-        self._current = None
+        return tuple(out)
 
-    def _view(self, pos: int) -> BlockView:
-        b = self._blocks[pos]
-        sig = None if b.sig is None else b.sig.value()
-        return BlockView(pos, b.kind, b.id, b.name, b.text.value(), sig, b.content is not None)
+    def _end_all(self) -> Pieces:
+        self._current = None
+        return tuple(
+            self._ended(pos, None) for pos, b in enumerate(self._blocks) if b.content is None
+        )
 
     # -- the end ---------------------------------------------------------
     def finish(self) -> tuple[AIMessageChunk, AIMessage]:
         """End the open blocks; the last chunk (usage, finish reason) and the message."""
         if self._done:
             raise RuntimeError("finish() called twice")
-        out: list[BlockChunk] = []
-        self._end_all(out)
+        pieces = self._end_all()
         self._done = True
         message = self.partial()
-        last = AIMessageChunk._of(tuple(out), self._id)
-        last.usage = message.usage
-        last.finish_reason = message.finish_reason
-        last.response_metadata = message.response_metadata
+        last = AIMessageChunk(
+            pieces,
+            id=self.id,
+            usage=message.usage,
+            finish_reason=message.finish_reason,
+            response_metadata=message.response_metadata,
+        )
         return last, message
 
     def partial(self) -> AIMessage:
@@ -271,8 +301,8 @@ class Assembler:
         if self._finish is not None:
             metadata["finish_reason"] = self._finish
         return message_of(
-            (b.content or finished_block(self._view(pos)) for pos, b in enumerate(self._blocks)),
-            id=self._id,
+            (b.content or finished_block(b.view(pos)) for pos, b in enumerate(self._blocks)),
+            id=self.id,
             usage=usage_of(self._counts),
             finish_reason=normalize_finish_reason(self._finish),
             response_metadata=metadata,

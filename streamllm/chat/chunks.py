@@ -1,4 +1,4 @@
-"""What a chat model streams: ``AIMessageChunk``s made of ``BlockChunk`` pieces.
+"""What a chat model streams: ``AIMessageChunk``\\ s made of ``BlockChunk`` pieces.
 
 Chunks add up: ``a + b`` and ``sum(chunks)`` give a chunk whose
 :meth:`~AIMessageChunk.to_message` is the message ``invoke`` returns. Adding
@@ -12,13 +12,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, final
 
-from streamllm.chat._aggregate import Ref, State, finished_block, message_of
+from streamllm.chat._aggregate import Snapshot, State, finished_block, message_of
 from streamllm.chat.blocks import Block, InvalidToolCall, ToolCall
 from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk, ToolCallChunk
 from streamllm.outputs import FinishReason, TokenUsage
 
 __all__ = ["AIMessageChunk"]
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+@final
+class _Tail:
+    """What few chunks carry: usage, finish reason, metadata (one slot on the chunk)."""
+
+    __slots__ = ("finish_reason", "response_metadata", "usage")
+
+    def __init__(
+        self,
+        usage: TokenUsage | None,
+        finish_reason: FinishReason | None,
+        response_metadata: Mapping[str, Any],
+    ) -> None:
+        self.usage = usage
+        self.finish_reason: FinishReason | None = finish_reason
+        self.response_metadata = response_metadata
 
 
 @final
@@ -36,7 +55,10 @@ class AIMessageChunk:
     'Hello'
     """
 
-    __slots__ = ("_agg", "_pieces", "finish_reason", "id", "response_metadata", "usage")
+    # A sum has no pieces of its own but a shared state and the version of it
+    # that it stands for (_ver; _snap once a later sum grew the state);
+    # _ver, _snap and _message are only set on sums.
+    __slots__ = ("_message", "_pieces", "_snap", "_state", "_tail", "_ver", "id")
 
     def __init__(
         self,
@@ -48,58 +70,78 @@ class AIMessageChunk:
         response_metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self._pieces: tuple[BlockChunk, ...] | None = tuple(
-            p
-            if isinstance(p, BlockChunk)
-            else BlockChunk(p.index, "tool_call", p.args_text, p.id, p.name)
+            BlockChunk(p.index, "tool_call", p.args_text, p.id, p.name)
+            if isinstance(p, ToolCallChunk)
+            else p
             for p in pieces
         )
-        self._agg: Ref | None = None
+        self._state: State | None = None
         self.id = id
-        self.usage = usage
-        self.finish_reason: FinishReason | None = finish_reason
-        self.response_metadata: Mapping[str, Any] = response_metadata or {}
+        self._tail: _Tail | None = None
+        if usage is not None or finish_reason is not None or response_metadata:
+            self._tail = _Tail(usage, finish_reason, response_metadata or _EMPTY)
 
     @classmethod
-    def _of(
-        cls, pieces: tuple[BlockChunk, ...], id: str | None, agg: Ref | None = None
-    ) -> AIMessageChunk:
-        # The streaming hot path: no conversion of the pieces.
+    def _of(cls, pieces: tuple[BlockChunk, ...], id: str | None) -> AIMessageChunk:
+        # The streaming hot path: four slots, no conversion of the pieces.
         self = cls.__new__(cls)
         self._pieces = pieces
-        self._agg = agg
+        self._state = None
+        self._tail = None
         self.id = id
-        self.usage = None
-        self.finish_reason = None
-        self.response_metadata = {}
         return self
+
+    _ver: int
+    _snap: Snapshot | None
+    _message: AIMessage | None
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        return None if self._tail is None else self._tail.usage
+
+    @property
+    def finish_reason(self) -> FinishReason | None:
+        return None if self._tail is None else self._tail.finish_reason
+
+    @property
+    def response_metadata(self) -> Mapping[str, Any]:
+        return _EMPTY if self._tail is None else self._tail.response_metadata
 
     @property
     def pieces(self) -> tuple[BlockChunk, ...]:
         """The pieces of this chunk; for a sum, one whole piece per block, by position."""
         if self._pieces is not None:
             return self._pieces
-        assert self._agg is not None
-        return self._agg.pieces()
+        assert self._state is not None
+        return self._state.pieces(self._snap)
 
     # -- adding up -------------------------------------------------------
     def __add__(self, other: AIMessageChunk) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
             return NotImplemented
         right = other.pieces  # read before the running sum may grow in place
-        ref = self._agg
-        state = ref.take() if ref is not None else None
-        if state is None:
+        state = self._state
+        if state is not None and self._snap is None and state.ver == self._ver:
+            self._snap = state.snapshot()  # the tip: grow its state, keep how it was
+        else:
             state = State()
             state.apply(self.pieces)
         state.apply(right)
-        out = AIMessageChunk._of((), self.id if self.id is not None else other.id, Ref(state))
+        out = AIMessageChunk._of((), self.id if self.id is not None else other.id)
         out._pieces = None
-        out.usage = _add_usage(self.usage, other.usage)
-        out.finish_reason = other.finish_reason or self.finish_reason
-        if other.response_metadata:
-            out.response_metadata = {**self.response_metadata, **other.response_metadata}
-        else:
-            out.response_metadata = self.response_metadata
+        out._state = state
+        out._ver = state.ver
+        out._snap = None
+        out._message = None
+        if self._tail is not None or other._tail is not None:
+            meta = self.response_metadata
+            if other.response_metadata:
+                meta = {**meta, **other.response_metadata}
+            out._tail = _Tail(
+                _add_usage(self.usage, other.usage),
+                other.finish_reason or self.finish_reason,
+                meta,
+            )
         return out
 
     def __radd__(self, other: object) -> AIMessageChunk:
@@ -111,11 +153,10 @@ class AIMessageChunk:
     # -- the message -----------------------------------------------------
     def to_message(self) -> AIMessage:
         """The :class:`AIMessage` these chunks add up to (tool arguments parsed)."""
-        ref = self._agg
-        if ref is not None:
-            if ref.message is not None:
-                return ref.message
-            views = ref.state.view(ref.snap)
+        if self._state is not None:
+            if self._message is not None:
+                return self._message
+            views = self._state.view(self._snap)
         else:
             state = State()
             state.apply(self.pieces)
@@ -125,10 +166,10 @@ class AIMessageChunk:
             id=self.id,
             usage=self.usage,
             finish_reason=self.finish_reason,
-            response_metadata=dict(self.response_metadata),
+            response_metadata=self.response_metadata,
         )
-        if ref is not None:
-            ref.message = message
+        if self._state is not None:
+            self._message = message
         return message
 
     @property

@@ -2,13 +2,14 @@
 
 The wire parsers (:mod:`streamllm.chat.wire_openai` and friends) turn each
 decoded frame into a few deltas; the :class:`~streamllm.chat.assembler.Assembler`
-turns deltas into blocks. A light slotted class: one is built per fragment.
+turns deltas into blocks. A named tuple: one is built per fragment, and a
+tuple is built for a third of what a ten-slot class's ``__init__`` costs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, final
+from typing import Any, Literal, NamedTuple
 
 from streamllm.chat.blocks import BlockKind
 
@@ -22,21 +23,7 @@ DeltaKind = Literal[
 UsageCounts = Mapping[str, int | None]
 
 
-_REPR_ORDER = (
-    "text",
-    "index",
-    "id",
-    "name",
-    "signature",
-    "block_kind",
-    "args",
-    "counts",
-    "metadata",
-)
-
-
-@final
-class ChatDelta:
+class ChatDelta(NamedTuple):
     """One delta. What each ``kind`` uses:
 
     - ``"text"``, ``"reasoning"``: ``text``; ``index`` when the vendor numbers
@@ -53,57 +40,24 @@ class ChatDelta:
       (Anthropic's are cumulative).
     - ``"finish"``: the vendor's finish reason in ``text``; ends every open block.
     - ``"meta"``: the message ``id`` and ``metadata`` (model name...).
+
+    >>> ChatDelta("tool", '{"city": ', 0, "call_1", "weather")
+    ChatDelta('tool', text='{"city": ', index=0, id='call_1', name='weather')
     """
 
-    __slots__ = (
-        "args",
-        "block_kind",
-        "counts",
-        "id",
-        "index",
-        "kind",
-        "metadata",
-        "name",
-        "signature",
-        "text",
-    )
-
-    def __init__(
-        self,
-        kind: DeltaKind,
-        text: str = "",
-        index: int | None = None,
-        id: str | None = None,
-        name: str | None = None,
-        *,
-        signature: str | None = None,
-        block_kind: BlockKind | None = None,
-        args: Mapping[str, Any] | str | None = None,
-        counts: UsageCounts | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.kind: DeltaKind = kind
-        self.text = text
-        self.index = index
-        self.id = id
-        self.name = name
-        self.signature = signature
-        self.block_kind = block_kind
-        self.args = args
-        self.counts = counts
-        self.metadata = metadata
-
-    def _key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ChatDelta):
-            return NotImplemented
-        return self._key() == other._key()
-
-    __hash__ = None  # type: ignore[assignment]
+    kind: DeltaKind
+    text: str = ""
+    # Shadows tuple.index(), as LangChain's ToolCallChunk.index does; the name is the wire's.
+    index: int | None = None  # type: ignore[assignment]
+    id: str | None = None
+    name: str | None = None
+    signature: str | None = None
+    block_kind: BlockKind | None = None
+    args: Mapping[str, Any] | str | None = None
+    counts: UsageCounts | None = None
+    metadata: Mapping[str, Any] | None = None
 
     def __repr__(self) -> str:
-        shown = [f"{n}={getattr(self, n)!r}" for n in _REPR_ORDER]
+        shown = [f"{n}={getattr(self, n)!r}" for n in self._fields[1:]]
         shown = [s for s in shown if not s.endswith(("=None", "=''"))]
         return f"ChatDelta({self.kind!r}{''.join(', ' + s for s in shown)})"

@@ -104,7 +104,7 @@ def test_a_whole_stream_keeps_every_block_guarantee(script: Any) -> None:
     """Random layouts and interleavings: the guarantees per block, and sum(chunks) == message."""
     deltas, expected = script
     asm = Assembler()
-    chunks = [c for c in map(asm.feed, deltas) if c is not None]
+    chunks = [asm.chunk(p) for p in map(asm.feed, deltas) if p]
     last, message = asm.finish()
     chunks.append(last)
     assert _shape(message) == _expected_blocks(expected)
@@ -122,7 +122,7 @@ def test_a_broken_stream_gives_the_blocks_as_far_as_they_came(
     deltas, _ = script
     cut = data.draw(st.integers(0, len(deltas)))
     asm = Assembler()
-    chunks = [c for c in map(asm.feed, deltas[:cut]) if c is not None]
+    chunks = [asm.chunk(p) for p in map(asm.feed, deltas[:cut]) if p]
     partial = asm.partial()
     events = _events(chunks)
     for pos, block in enumerate(partial.content_blocks):
@@ -154,7 +154,7 @@ def test_reasoning_then_text_then_parallel_calls() -> None:
         ChatDelta("usage", counts={"prompt_tokens": 10, "completion_tokens": 7}),
         ChatDelta("finish", "tool_calls"),
     ]
-    chunks = [c for c in map(asm.feed, deltas) if c is not None]
+    chunks = [asm.chunk(p) for p in map(asm.feed, deltas) if p]
     ends = [e for e in _events(chunks) if e[0] == "end"]
     assert [e[1] for e in ends] == [0, 1, 2, 3]  # reasoning ended by text, text by the calls
     last, message = asm.finish()
@@ -174,16 +174,14 @@ def test_reasoning_then_text_then_parallel_calls() -> None:
 def test_a_whole_call_is_one_start_one_delta_one_end() -> None:
     """Ollama's whole tool calls: one piece that starts, carries and ends the block; ids made up."""
     asm = Assembler()
-    chunk = asm.feed(ChatDelta("tool_call", name="weather", args={"city": "Oslo"}))
-    assert chunk is not None
-    assert _events([chunk]) == [
+    pieces = asm.feed(ChatDelta("tool_call", name="weather", args={"city": "Oslo"}))
+    assert _events([asm.chunk(pieces)]) == [
         ("start", 0, "tool_call", "call_0", "weather"),
         ("delta", 0, "tool_call", '{"city": "Oslo"}'),
         ("end", 0, ToolCall(id="call_0", name="weather", args={"city": "Oslo"})),
     ]
-    chunk = asm.feed(ChatDelta("tool_call", id="x", name="f", args="not json"))
-    assert chunk is not None
-    assert isinstance(chunk.pieces[0].content, InvalidToolCall)
+    (piece,) = asm.feed(ChatDelta("tool_call", id="x", name="f", args="not json"))
+    assert isinstance(piece.content, InvalidToolCall)
 
 
 def test_signature_arrives_in_its_own_delta() -> None:
@@ -191,19 +189,18 @@ def test_signature_arrives_in_its_own_delta() -> None:
     asm = Assembler()
     asm.feed(ChatDelta("start", "", 0, block_kind="reasoning"))
     asm.feed(ChatDelta("reasoning", "hmm", 0))
-    chunk = asm.feed(ChatDelta("reasoning", "", 0, signature="sig=="))
-    assert chunk is not None
-    assert _events([chunk]) == []
-    end = asm.feed(ChatDelta("end", index=0))
-    assert end is not None
-    assert end.pieces[0].content == ReasoningBlock(text="hmm", signature="sig==")
+    pieces = asm.feed(ChatDelta("reasoning", "", 0, signature="sig=="))
+    assert pieces
+    assert _events([asm.chunk(pieces)]) == []
+    (end,) = asm.feed(ChatDelta("end", index=0))
+    assert end.content == ReasoningBlock(text="hmm", signature="sig==")
 
 
 def test_metadata_only_deltas_yield_no_chunk() -> None:
     """Usage and meta deltas are kept for the end; the driver has nothing to yield for them."""
     asm = Assembler()
-    assert asm.feed(ChatDelta("usage", counts={"prompt_tokens": 1})) is None
-    assert asm.feed(ChatDelta("meta", id="m")) is None
+    assert asm.feed(ChatDelta("usage", counts={"prompt_tokens": 1})) == ()
+    assert asm.feed(ChatDelta("meta", id="m")) == ()
     last, message = asm.finish()
     assert message.usage is not None
     assert last.usage == message.usage

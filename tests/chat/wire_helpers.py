@@ -12,6 +12,6 @@ def assemble(
     parse: Callable[[Mapping[str, Any]], list[ChatDelta]], frames: list[dict[str, Any]]
 ) -> tuple[list[AIMessageChunk], AIMessage]:
     asm = Assembler()
-    chunks = [c for f in frames for d in parse(f) if (c := asm.feed(d)) is not None]
+    chunks = [asm.chunk(p) for f in frames for d in parse(f) if (p := asm.feed(d))]
     last, message = asm.finish()
     return [*chunks, last], message

@@ -1,41 +1,13 @@
-"""Compact text accumulation and tool-argument parsing, shared by chunks and the assembler."""
+"""A tool call's raw arguments parsed into its finished block (chunks and assembler share it)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, final
+from typing import Any
 
 from streamllm.chat.blocks import InvalidToolCall, ToolCall
 
-__all__ = ["Text", "tool_block"]
-
-
-@final
-class Text:
-    """Append-only text kept as UTF-8 bytes.
-
-    A list of fragments would hold a pointer and a str object per fragment
-    (about 60 bytes for a one-character token); the bytes grow amortised in
-    place, so 10,000 fragments cost about the size of their text. ``size`` is
-    in bytes, so a prefix of the text is ``value(size)`` at an earlier time.
-    """
-
-    __slots__ = ("_buf",)
-
-    def __init__(self, text: str = "") -> None:
-        self._buf = bytearray(text.encode())
-
-    def append(self, text: str) -> None:
-        self._buf += text.encode()
-
-    @property
-    def size(self) -> int:
-        return len(self._buf)
-
-    def value(self, size: int | None = None) -> str:
-        if size is None or size >= len(self._buf):
-            return self._buf.decode()
-        return self._buf[:size].decode()
+__all__ = ["tool_block"]
 
 
 def _reject_constant(name: str) -> Any:
