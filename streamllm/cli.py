@@ -107,7 +107,10 @@ def run_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="streamllm",
         description="Stream a model's answer token by token and show every event of the call.",
-        epilog="Play a recording back: streamllm replay FILE [--show ...] [--json]",
+        epilog="Play a recording back: streamllm replay FILE [--show ...] [--json]. "
+        "Follow a bus: streamllm tail [--bus URL] [--trace ID] [--json]. "
+        "Run handlers on a bus: streamllm worker --bus URL --group NAME --handler NAME. "
+        "Serve the web page: streamllm serve [--bus URL].",
     )
     parser.add_argument("prompt", help="the prompt; '-' reads it from stdin")
     parser.add_argument(
@@ -319,6 +322,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] == "replay":
             return _replay(args[1:])
+        if args and args[0] == "serve":
+            from streamllm._cli_serve import serve
+
+            return serve(args[1:])
+        if args and args[0] in ("tail", "worker"):
+            from streamllm import _cli_bus
+
+            return _cli_bus.tail(args[1:]) if args[0] == "tail" else _cli_bus.worker(args[1:])
         return _run(args)
     except KeyboardInterrupt:
         print("streamllm: interrupted", file=sys.stderr)

@@ -87,6 +87,10 @@ class Bus(ABC):
     def runs(self, limit: int = 100) -> list[RunInfo]:
         """Recent runs, newest first, with their state."""
 
+    async def aruns(self, limit: int = 100) -> list[RunInfo]:
+        """:meth:`runs` for async code."""
+        return self.runs(limit)
+
     @abstractmethod
     def consume(
         self,

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import final
 
-from streamllm.bus.entries import TERMINAL_TYPES
+from streamllm.bus.entries import is_terminal
 from streamllm.callbacks.deliver import Target, adeliver, deliver
 from streamllm.callbacks.failures import Failures
 from streamllm.callbacks.registry import resolve_all
@@ -37,9 +37,7 @@ class Dispatcher:
         self._runner: asyncio.Runner | None = None
 
     def _for(self, event: BaseEvent) -> tuple[Target, ...]:
-        slot: int | None = getattr(type(event), "slot", None)
-        if slot is None:  # the class attribute's name before it was renamed to ``slot``
-            slot = type(event).kind
+        slot = type(event).slot
         targets = self._targets.get(slot)
         if targets is None:
             targets = self._targets[slot] = tuple(
@@ -57,7 +55,7 @@ class Dispatcher:
             self._runner.run(adeliver(targets, event, self._failures))
         else:
             deliver(targets, event, self._failures)
-        if event.type in TERMINAL_TYPES:  # type: ignore[attr-defined]
+        if is_terminal(event):
             self._failures.forget(event.run_id)
         error = self._failures.take()
         if error is not None:

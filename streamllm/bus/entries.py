@@ -11,9 +11,10 @@ stream (0, 1, 2 ...), chosen by the writer. That buys two things:
 - a reader that finds a jump in ``n`` knows exactly how many entries it missed
   (trimmed by ``maxlen``, or lost with a Redis that restarted empty).
 
-The bus carries any event generically: it only asks whether an event is a
-high-volume delta (which a full buffer may drop), a run's start or terminal
-(for the index of runs), and whether that run is the trace's root.
+The bus carries any event generically: it only asks the event's class
+whether it may be dropped (``droppable``: token and block deltas) and where it
+stands in its run (``phase``: a start or a terminal goes into the index of
+runs; the root's terminal ends the trace).
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ from pydantic import BaseModel, ConfigDict
 from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, parse_event
 
 __all__ = [
-    "DELTA_TYPES",
-    "START_TYPES",
-    "TERMINAL_TYPES",
     "EntriesLost",
     "Item",
     "Numbering",
@@ -38,16 +36,12 @@ __all__ = [
     "encode_event",
     "encode_lost",
     "is_root_terminal",
+    "is_terminal",
     "position",
 ]
 
-#: Deltas that a full publishing buffer may drop; every other event is kept.
-DELTA_TYPES = frozenset({"new_token", "block_delta"})
-#: Events that open a run, and those that end one (indexed in ``streamllm:runs``).
-START_TYPES = frozenset({"llm_start", "chain_start", "tool_start"})
-TERMINAL_TYPES = frozenset(
-    {"llm_end", "llm_error", "chain_end", "chain_error", "tool_end", "tool_error"}
-)
+#: Index phases (``phase`` of the event classes) that end a run.
+TERMINAL_PHASES = frozenset({"end", "error"})
 
 Why = Literal["trimmed", "dropped", "expired"]
 
@@ -74,13 +68,14 @@ class EntriesLost(BaseModel):
 Item = Event | EntriesLost
 
 
+def is_terminal(event: BaseEvent) -> bool:
+    """True for the event that ends its run (an end or an error)."""
+    return type(event).phase in TERMINAL_PHASES
+
+
 def is_root_terminal(event: BaseEvent) -> bool:
     """True for the terminal event of the trace's root run (the trace ends there)."""
-    return event.run_id == event.trace_id and _type(event) in TERMINAL_TYPES
-
-
-def _type(event: BaseEvent) -> str:
-    return event.type  # type: ignore[attr-defined,no-any-return]
+    return event.run_id == event.trace_id and type(event).phase in TERMINAL_PHASES
 
 
 def encode_event(event: BaseEvent) -> dict[str, str]:

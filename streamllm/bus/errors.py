@@ -11,14 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-from streamllm.errors import StreamLLMError
+from streamllm.errors import BusError
 
 __all__ = ["BusError", "redact", "translated"]
-
-
-class BusError(StreamLLMError):
-    """The bus could not be reached or answered wrongly (the URL's password is
-    never in the message)."""
 
 
 def redact(url: str) -> str:

@@ -14,7 +14,7 @@ from typing import final
 from uuid import UUID
 
 from streamllm.bus.cursor import Cursor
-from streamllm.bus.entries import TERMINAL_TYPES, Item, decode, split
+from streamllm.bus.entries import TERMINAL_PHASES, Item, decode, split
 
 __all__ = ["INDEX", "Follower", "trace_key", "trace_of_key"]
 
@@ -79,7 +79,7 @@ class Follower:
         for _, fields in index:
             trace = UUID(fields["trace"])
             traces[trace] = None
-            if fields["run"] == fields["trace"] and fields["type"] in TERMINAL_TYPES:
+            if fields["run"] == fields["trace"] and fields["phase"] in TERMINAL_PHASES:
                 ends[trace] = fields["id"]
         cursors: dict[UUID, Cursor] = {}
         foreign = after not in ("0", "0-0")

@@ -41,6 +41,9 @@ class _Stream:
         return list(zip(self.ids[start:], self.items[start:], strict=True))
 
 
+_Waiter = tuple[asyncio.AbstractEventLoop, asyncio.Event]
+
+
 @final
 class _Taken:
     """One trace in one consumer group: who has it, how far it is handled."""
@@ -68,7 +71,9 @@ class MemoryBus(Bus):
         self._streams: dict[UUID, _Stream] = {}
         self._index: list[dict[str, str]] = []
         self._numbering = Numbering()
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        # Async subscribers by the trace they follow (None: every trace), so a
+        # write wakes only those who read it.
+        self._waiters: dict[UUID | None, set[_Waiter]] = {}
         self._groups: dict[str, dict[UUID, _Taken]] = {}
         self._closed = False
         self._next_purge = 0.0
@@ -81,7 +86,7 @@ class MemoryBus(Bus):
     def publish(self, event: BaseEvent) -> str:
         with self._cond:
             entry_id = self._append(event)
-            self._wake()
+            self._wake((event.trace_id,))
         return entry_id
 
     async def apublish(self, event: BaseEvent) -> str:
@@ -96,7 +101,7 @@ class MemoryBus(Bus):
         with self._cond:
             for item in batch:
                 self._append(item)
-            self._wake()
+            self._wake({item.trace_id: None for item in batch})
 
     def _append(self, event: BaseEvent | EntriesLost) -> str:
         now = time.monotonic()
@@ -130,13 +135,23 @@ class MemoryBus(Bus):
         for trace in gone:
             del self._streams[trace]
 
-    def _wake(self) -> None:
+    def _wake(self, traces: Iterable[UUID | None]) -> None:
+        """Under the lock: wake the subscribers of ``traces`` (and of every trace)."""
         self._cond.notify_all()
-        for loop, ready in list(self._waiters):
-            try:
-                loop.call_soon_threadsafe(ready.set)
-            except RuntimeError:  # that loop is closed: its subscriber is gone
-                self._waiters.discard((loop, ready))
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        for trace in (*traces, None):
+            for waiter in list(self._waiters.get(trace, ())):
+                loop, ready = waiter
+                if loop is here:
+                    ready.set()  # the writer runs on the subscriber's own loop
+                    continue
+                try:
+                    loop.call_soon_threadsafe(ready.set)
+                except RuntimeError:  # that loop is closed: its subscriber is gone
+                    self._waiters[trace].discard(waiter)
 
     # -- reading -------------------------------------------------------------
 
@@ -195,9 +210,10 @@ class MemoryBus(Bus):
     ) -> AsyncIterator[tuple[str, Item]]:
         ready = asyncio.Event()
         waiter = (asyncio.get_running_loop(), ready)
+        key = None if trace_id is None else as_uuid(trace_id)
         with self._cond:
             cursors = self._cursors(trace_id, after)
-            self._waiters.add(waiter)
+            self._waiters.setdefault(key, set()).add(waiter)
         try:
             while True:
                 ready.clear()
@@ -211,7 +227,10 @@ class MemoryBus(Bus):
                     await ready.wait()
         finally:
             with self._cond:
-                self._waiters.discard(waiter)
+                waiters = self._waiters.get(key, set())
+                waiters.discard(waiter)
+                if not waiters:
+                    self._waiters.pop(key, None)
 
     def _done(self, cursors: dict[UUID, Cursor], trace_id: UUID | str | None) -> bool:
         if self._closed:
@@ -282,4 +301,4 @@ class MemoryBus(Bus):
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            self._wake()
+            self._wake(list(self._waiters))

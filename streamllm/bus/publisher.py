@@ -26,7 +26,7 @@ from uuid import UUID
 
 from streamllm._log import get_logger
 from streamllm.bus.base import Bus
-from streamllm.bus.entries import DELTA_TYPES, EntriesLost
+from streamllm.bus.entries import EntriesLost
 from streamllm.callbacks.base import CallbackHandler
 from streamllm.errors import ConfigurationError
 from streamllm.events import BaseEvent
@@ -89,7 +89,7 @@ class BusPublisher(CallbackHandler):
         with self._lock:
             if self._writer is None:
                 self._start()
-            if len(self._queue) >= self.maxsize and event.type in DELTA_TYPES:  # type: ignore[attr-defined]
+            if len(self._queue) >= self.maxsize and type(event).droppable:
                 self._overflow(event)
             else:
                 self._queue.append(event)
@@ -101,7 +101,7 @@ class BusPublisher(CallbackHandler):
         """Under the lock, the buffer full and ``event`` a delta: drop one delta."""
         if self.overflow == "drop_oldest":
             for i, queued in enumerate(self._queue):
-                if queued.type in DELTA_TYPES:  # type: ignore[attr-defined]
+                if type(queued).droppable:
                     del self._queue[i]
                     self._queue.append(event)
                     event = queued
@@ -158,7 +158,7 @@ class BusPublisher(CallbackHandler):
             self._lost.clear()
             self._busy = False
             self._idle.notify_all()
-        kept = sum(1 for e in left if getattr(e, "type", None) not in DELTA_TYPES)
+        kept = sum(1 for e in left if not type(e).droppable)
         _log.error(
             "bus publisher closed before the bus took these events",
             bus=repr(self.bus),

@@ -232,6 +232,12 @@ class RedisBus(Bus):
             entries = self.client.xrange(INDEX)
         return fold([fields for _, fields in entries], limit)
 
+    async def aruns(self, limit: int = 100) -> list[RunInfo]:
+        client = await self._aclient()
+        with translated(self._url, "reading the index"):
+            entries = await client.xrange(INDEX)
+        return fold([fields for _, fields in entries], limit)
+
     def _last_entries(self, traces: Iterable[UUID]) -> dict[UUID, tuple[str, Item]]:
         keys = list(traces)
         pipe = self.client.pipeline(transaction=False)
@@ -310,7 +316,7 @@ class RedisBus(Bus):
                 return False
             for _, fields in self.client.xrevrange(INDEX, count=self.index_maxlen):
                 if fields["trace"] == fields["run"] == str(trace):
-                    return not fields["type"].endswith("_start")
+                    return bool(fields["phase"] != "start")
         return False
 
     # -- consumer groups -----------------------------------------------------
@@ -333,8 +339,9 @@ class RedisBus(Bus):
         from streamllm.bus.redis_group import GroupConsumer
 
         worker = GroupConsumer(
-            self, group, consumer, handlers, claim_idle=claim_idle, on_lost=on_lost
-        )
+            self.client, self._url, self.ttl, group, consumer, handlers,
+            claim_idle=claim_idle, on_lost=on_lost,
+        )  # fmt: skip
         worker.run(stop or threading.Event(), start)
 
     def close(self) -> None:

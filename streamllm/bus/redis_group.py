@@ -27,19 +27,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, final
 from uuid import UUID
 
 from streamllm._log import get_logger
 from streamllm.bus.base import LostCallback
 from streamllm.bus.cursor import Cursor
 from streamllm.bus.dispatch import Dispatcher
-from streamllm.bus.entries import START_TYPES, EntriesLost
+from streamllm.bus.entries import EntriesLost
 from streamllm.bus.errors import translated
 from streamllm.bus.follow import INDEX, group_key, items, trace_key
-
-if TYPE_CHECKING:
-    from streamllm.bus.redis_bus import RedisBus
 
 __all__ = ["GroupConsumer"]
 
@@ -57,11 +54,15 @@ class _Held:
 
 @final
 class GroupConsumer:
-    """One member of a consumer group (what ``RedisBus.consume`` runs)."""
+    """One member of a consumer group (what ``RedisBus.consume`` runs) on a
+    redis-py ``client``; ``ttl`` is the streams' expiry, which the group's
+    checkpoints outlive twice over."""
 
     def __init__(
         self,
-        bus: RedisBus,
+        client: Any,
+        url: str,
+        ttl: int,
         group: str,
         consumer: str,
         handlers: Iterable[object],
@@ -69,8 +70,9 @@ class GroupConsumer:
         claim_idle: float,
         on_lost: LostCallback | None,
     ) -> None:
-        self._bus = bus
-        self._client: Any = bus.client
+        self._client = client
+        self._url = url  # with its password: only ever handed to translated()
+        self._ttl = ttl
         self._dispatch = Dispatcher(handlers)
         self.group, self.consumer = group, consumer
         self.claim_idle = claim_idle
@@ -82,7 +84,7 @@ class GroupConsumer:
         self.handled = 0
 
     def run(self, stop: threading.Event, start: str) -> None:
-        with translated(self._bus._url, "consuming"):
+        with translated(self._url, "consuming"):
             self._join(start)
         beat = threading.Thread(
             target=self._heartbeat, args=(stop,), name=f"streamllm-bus-{self.consumer}", daemon=True
@@ -92,7 +94,7 @@ class GroupConsumer:
         busy = False
         try:
             while not stop.is_set():
-                with translated(self._bus._url, "consuming"):
+                with translated(self._url, "consuming"):
                     if time.monotonic() >= next_claim:
                         self._autoclaim()
                         next_claim = time.monotonic() + self.claim_idle / 2
@@ -136,7 +138,7 @@ class GroupConsumer:
                 return
 
     def _take(self, entry_id: str, fields: Mapping[str, str]) -> None:
-        if fields["run"] != fields["trace"] or fields["type"] not in START_TYPES:
+        if fields["run"] != fields["trace"] or fields["phase"] != "start":
             self._client.xack(INDEX, self.group, entry_id)  # only root starts carry work
             return
         trace = UUID(fields["trace"])
@@ -144,7 +146,7 @@ class GroupConsumer:
         pipe = self._client.pipeline(transaction=False)
         pipe.hsetnx(key, "index", entry_id)
         pipe.hgetall(key)
-        pipe.expire(key, self._bus.ttl * 2)
+        pipe.expire(key, self._ttl * 2)
         _, state, _ = pipe.execute()
         if state.get("done") or state.get("index") != entry_id or trace in self._held:
             # Done, or a second index entry of the same start (a retried write).
@@ -200,7 +202,7 @@ class GroupConsumer:
     def _finish(self, trace: UUID, held: _Held) -> None:
         pipe = self._client.pipeline(transaction=False)
         pipe.hset(held.key, "done", "1")
-        pipe.expire(held.key, self._bus.ttl * 2)
+        pipe.expire(held.key, self._ttl * 2)
         pipe.execute()
         self._client.xack(INDEX, self.group, held.index_id)
         with self._lock:

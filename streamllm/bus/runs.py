@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from streamllm.bus.entries import START_TYPES, TERMINAL_TYPES
+from streamllm.bus.entries import TERMINAL_PHASES
 from streamllm.events import BaseEvent
 
 __all__ = ["RunInfo", "RunState", "fold", "index_fields"]
@@ -40,13 +40,14 @@ class RunInfo(BaseModel):
 
 def index_fields(event: BaseEvent, entry_id: str) -> dict[str, str] | None:
     """The index entry for ``event``, or None when it neither starts nor ends a run."""
-    kind = event.type  # type: ignore[attr-defined]
-    if kind not in START_TYPES and kind not in TERMINAL_TYPES:
+    phase = type(event).phase
+    if phase != "start" and phase not in TERMINAL_PHASES:
         return None
     fields = {
         "run": str(event.run_id),
         "trace": str(event.trace_id),
-        "type": kind,
+        "phase": phase,
+        "type": event.type,  # type: ignore[attr-defined]
         "name": event.name,
         "time": repr(event.time),
         "id": entry_id,
@@ -63,8 +64,8 @@ def fold(entries: Iterable[Mapping[str, str]], limit: int | None = None) -> list
     """Index entries, oldest first, folded into runs, newest first."""
     runs: dict[str, RunInfo] = {}
     for fields in entries:
-        run, kind = fields["run"], fields["type"]
-        if kind in START_TYPES:
+        run, kind, phase = fields["run"], fields["type"], fields["phase"]
+        if phase == "start":
             if run in runs:
                 continue  # a retried write indexed the start twice
             parent = fields.get("parent")
@@ -78,7 +79,7 @@ def fold(entries: Iterable[Mapping[str, str]], limit: int | None = None) -> list
                 entry_id=fields["id"],
             )
         elif run in runs:
-            state: RunState = "ended" if kind.endswith("_end") else _reason(fields)
+            state: RunState = "ended" if phase == "end" else _reason(fields)
             runs[run] = runs[run].model_copy(
                 update={"state": state, "ended": float(fields["time"])}
             )
