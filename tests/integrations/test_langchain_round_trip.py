@@ -36,7 +36,7 @@ def test_a_langchain_handler_sees_the_same_calls_through_both_bridges() -> None:
     is no token in streamllm, so it is the one call missing)."""
     direct, bridged = CallRecorder(), CallRecorder()
     bridge = StreamLLMCallbackHandler([from_langchain(bridged)])
-    for chunk in _app().stream("ok", config={"callbacks": [direct, bridge]}):
+    for _chunk in _app().stream("ok", config={"callbacks": [direct, bridge]}):
         pass
     expected = [
         (name, kw["run_id"])
