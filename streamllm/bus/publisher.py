@@ -18,6 +18,7 @@ difference: the model never waits for room.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections import deque
@@ -31,7 +32,7 @@ from streamllm.callbacks.base import CallbackHandler
 from streamllm.errors import ConfigurationError
 from streamllm.events import BaseEvent
 
-__all__ = ["BusPublisher", "Overflow"]
+__all__ = ["BusPublisher", "Overflow", "publisher_for_url"]
 
 Overflow = Literal["drop_newest", "drop_oldest"]
 _log = get_logger("streamllm.bus")
@@ -80,6 +81,7 @@ class BusPublisher(CallbackHandler):
         self._busy = False
         self._closing = False
         self._abandon = threading.Event()
+        self._exit_hook = False
         self._writer: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -111,6 +113,10 @@ class BusPublisher(CallbackHandler):
         self._lost[key] = self._lost.get(key, 0) + 1
 
     def _start(self) -> None:
+        if not self._exit_hook:
+            # A short program's last events are still in the buffer when it ends.
+            self._exit_hook = True
+            atexit.register(self.close, 5.0)
         self._closing = False
         self._writer = threading.Thread(
             target=self._work, name="streamllm-bus-publisher", daemon=True
@@ -214,7 +220,7 @@ class BusPublisher(CallbackHandler):
                 lambda: not self._queue and not self._lost and not self._busy, timeout
             )
 
-    def close(self, timeout: float | None = None) -> bool:
+    def close(self, timeout: float | None = 10.0) -> bool:
         """Flush, then stop the writer (a later event starts a new one). Safe to
         call twice.
 
@@ -234,3 +240,26 @@ class BusPublisher(CallbackHandler):
             writer.join(None if flushed else 5.0)
         self._abandon.clear()
         return flushed
+
+
+def publisher_for_url(url: str, where: str = "bus") -> BusPublisher:
+    """A :class:`BusPublisher` on ``RedisBus(url)`` (``STREAMLLM_TRACING="redis:URL"``).
+
+    Nothing connects yet: an unreachable Redis is logged by the writer and
+    never fails a run; a URL that is not a Redis URL, or redis-py missing, is
+    a :class:`ConfigurationError` naming ``where``.
+    """
+    from streamllm.bus.errors import BusError
+
+    try:
+        import redis  # noqa: F401 - fail here, not on the first write
+
+        from streamllm.bus.redis_bus import RedisBus
+    except ImportError:
+        raise ConfigurationError(
+            f"{where}: redis:URL needs redis-py: pip install 'streamllm[redis]'"
+        ) from None
+    try:
+        return BusPublisher(RedisBus(url))
+    except BusError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None

@@ -25,7 +25,7 @@ __all__ = ["ENV_VAR", "handlers_from_spec", "reset_env_tracing"]
 
 ENV_VAR = "STREAMLLM_TRACING"
 
-_NAMES = "stdout, logging, jsonl:PATH, otel"
+_NAMES = "stdout, logging, jsonl:PATH, otel, redis:URL"
 _lock = threading.Lock()
 _loaded: tuple[Entry, ...] = ()
 
@@ -37,6 +37,7 @@ _FACTORIES = {
     "logging": "streamllm.handlers.log:LoggingHandler",
     "otel": "streamllm.handlers.otel:OpenTelemetryHandler",
     "jsonl": "streamllm.handlers.recorder:JSONLRecorder",
+    "redis": "streamllm.bus.publisher:publisher_for_url",
 }
 
 
@@ -60,6 +61,13 @@ def _one(item: str) -> Handler:
                 f"{ENV_VAR}: cannot write the recording jsonl:{path} "
                 f"({exc.strerror or type(exc).__name__})"
             ) from exc
+    if key == "redis":
+        url = arg.strip()
+        if not sep or not url:
+            raise ConfigurationError(
+                f"{ENV_VAR}: 'redis' needs a URL, e.g. redis:redis://127.0.0.1:6379/0"
+            )
+        return _factory("redis")(url, ENV_VAR)
     if sep:
         raise ConfigurationError(f"{ENV_VAR}: {key!r} takes no argument (got {item!r})")
     if key in _FACTORIES:
