@@ -20,27 +20,12 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
 from streamllm.callbacks.registry import Handler, resolve_all
+from streamllm.callbacks.run import Mode
 from streamllm.errors import HandlerError
 from streamllm.integrations._runs import Runs
 from streamllm.integrations._translate_in import Inbound, Step
 
 __all__ = ["AsyncStreamLLMCallbackHandler", "StreamLLMCallbackHandler"]
-
-
-def _finish(run: Any, event: Any) -> None:
-    finish = getattr(run, "finish", None)
-    if finish is not None:
-        finish(event)
-        return
-    run.emit(event)
-    late = run.settle(wait=True)
-    if late is not None:
-        raise late
-
-
-async def _afinish(run: Any, event: Any) -> None:
-    afinish = getattr(run, "afinish", None)
-    await (afinish(event) if afinish is not None else run.aemit(event))
 
 
 class _Bridge:
@@ -50,7 +35,7 @@ class _Bridge:
     run_inline = True
     raise_error: bool
 
-    def __init__(self, handlers: Sequence[Handler], mode: Any) -> None:
+    def __init__(self, handlers: Sequence[Handler], mode: Mode) -> None:
         entries = resolve_all(handlers)  # a bad handler fails here, not mid-run
         self.raise_error = any(e.raise_error for e in entries)
         self._in = Inbound(Runs(entries, self, mode))
@@ -100,14 +85,14 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
             if start is not None:
                 run.emit(start)
             if terminal:
-                _finish(run, event)
+                run.finish(event)
             elif event is not None:
                 run.emit(event)
         except HandlerError as exc:
             if not run.done:
                 # The first failure is the one LangChain gets.
                 with contextlib.suppress(HandlerError):
-                    _finish(run, self._in.runs.handler_failed(opened, exc))
+                    run.finish(self._in.runs.handler_failed(opened, exc))
             raise
 
     def on_llm_new_token(
@@ -173,13 +158,13 @@ class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
             if start is not None:
                 await run.aemit(start)
             if terminal:
-                await _afinish(run, event)
+                await run.afinish(event)
             elif event is not None:
                 await run.aemit(event)
         except HandlerError as exc:
             if not run.done:
                 with contextlib.suppress(HandlerError):
-                    await _afinish(run, self._in.runs.handler_failed(opened, exc))
+                    await run.afinish(self._in.runs.handler_failed(opened, exc))
             raise
 
     async def on_llm_new_token(

@@ -30,6 +30,7 @@ from streamllm._log import get_logger
 from streamllm.callbacks.context import ParentRun
 from streamllm.callbacks.manager import CallbackManager, reason_for
 from streamllm.callbacks.registry import Entry
+from streamllm.callbacks.run import Mode, RunManager
 from streamllm.errors import HandlerError
 from streamllm.events import BaseEvent
 from streamllm.integrations._from_langchain import estimate, result
@@ -59,7 +60,7 @@ class OpenRun:
 
     __slots__ = ("kind", "model", "prompt", "run", "texts", "tokens")
 
-    def __init__(self, run: Any, kind: Kind, model: str, prompt: str) -> None:
+    def __init__(self, run: RunManager, kind: Kind, model: str, prompt: str) -> None:
         self.run = run
         self.kind = kind
         self.model = model
@@ -101,7 +102,7 @@ class Runs:
 
     __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "_warned", "open")
 
-    def __init__(self, entries: tuple[Entry, ...], sender: object, mode: Literal["sync", "async"]):
+    def __init__(self, entries: tuple[Entry, ...], sender: object, mode: Mode) -> None:
         # Resolved entries are accepted wherever handlers are: resolved once, here.
         self._handlers: list[Any] = list(entries)
         self._sender = sender
@@ -118,7 +119,7 @@ class Runs:
             return None
         parent = self.open.get(parent_run_id)
         if parent is not None:
-            return parent.run.trace_id  # type: ignore[no-any-return]
+            return parent.run.trace_id
         # A parent this handler never saw (attached below the root, or ignored):
         # its id is the best trace id there is, shared by all its children.
         return self._ended.get(parent_run_id, parent_run_id)
@@ -200,9 +201,9 @@ class Runs:
         run = opened.run
         reason = reason_for(exc)
         if opened.kind == "chain":
-            return run.chain_error_event(exc, reason)  # type: ignore[no-any-return]
+            return run.chain_error_event(exc, reason)
         text = "".join(opened.texts)
-        return run.error_event(exc, reason, opened.result(text, None, None))  # type: ignore[no-any-return]
+        return run.error_event(exc, reason, opened.result(text, None, None))
 
     def handler_failed(self, opened: OpenRun, exc: HandlerError) -> BaseEvent | None:
         event = self.failed(opened, exc)

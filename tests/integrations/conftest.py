@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 pytest.importorskip("langchain_core")
 
 from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
+
+from streamllm.events import (
+    BaseEvent,
+    ChainEnd,
+    ChainError,
+    ChainStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+)
 
 #: The LangChain hooks the recorders implement (everything a model, chain or tool run calls).
 LC_HOOKS = (
@@ -68,3 +80,26 @@ for _hook in LC_HOOKS:
 def recorder(request: pytest.FixtureRequest) -> CallRecorder | AsyncCallRecorder:
     """A recording LangChain handler, sync or async."""
     return CallRecorder() if request.param == "sync" else AsyncCallRecorder()
+
+
+def assert_well_formed(events: list[BaseEvent]) -> None:
+    """streamllm's per-run guarantees: a start first, seq 0..n, tokens indexed
+    0..k, at most one terminal and it is last, and when the run streamed, its
+    result text is its tokens joined."""
+    runs: dict[UUID, list[BaseEvent]] = {}
+    for event in events:
+        runs.setdefault(event.run_id, []).append(event)
+    for run in runs.values():
+        assert isinstance(run[0], LLMStart | ChainStart)
+        assert [e.seq for e in run] == list(range(len(run)))
+        terminals = [i for i, e in enumerate(run) if isinstance(e, _TERMINALS)]
+        assert terminals in ([], [len(run) - 1])
+        tokens = [e for e in run if isinstance(e, NewToken)]
+        assert [t.index for t in tokens] == list(range(len(tokens)))
+        end = run[-1]
+        if terminals and tokens and isinstance(end, LLMEnd | LLMError):
+            result = end.result if isinstance(end, LLMEnd) else end.partial
+            assert result.text == "".join(t.token for t in tokens)
+
+
+_TERMINALS = (LLMEnd, LLMError, ChainEnd, ChainError)

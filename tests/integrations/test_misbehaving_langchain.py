@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
@@ -12,11 +11,10 @@ from hypothesis import strategies as st
 from langchain_core.outputs import Generation
 from langchain_core.outputs import LLMResult as LCResult
 
-from streamllm.events import BaseEvent, ChainError, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
+from streamllm.events import ChainError, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
 from streamllm.integrations.langchain import StreamLLMCallbackHandler
 from streamllm.testing import RecordingHandler
-
-TERMINALS = (LLMEnd, LLMError)
+from tests.integrations.conftest import assert_well_formed
 
 
 def _response(text: str) -> LCResult:
@@ -98,23 +96,6 @@ def test_content_block_tokens_keep_their_text(bridge: Any) -> None:
     assert rec.tokens() == ["hi"]
 
 
-def _check_runs(events: list[BaseEvent]) -> None:
-    runs: dict[UUID, list[BaseEvent]] = {}
-    for event in events:
-        runs.setdefault(event.run_id, []).append(event)
-    for run in runs.values():
-        assert isinstance(run[0], LLMStart)
-        assert [e.seq for e in run] == list(range(len(run)))
-        terminals = [i for i, e in enumerate(run) if isinstance(e, TERMINALS)]
-        assert terminals in ([], [len(run) - 1])
-        tokens = [e for e in run if isinstance(e, NewToken)]
-        assert [t.index for t in tokens] == list(range(len(tokens)))
-        if terminals and tokens:  # a run that streamed: its text is its tokens
-            end = run[-1]
-            result = end.result if isinstance(end, LLMEnd) else end.partial  # type: ignore[attr-defined]
-            assert result.text == "".join(t.token for t in tokens)
-
-
 _call = st.tuples(
     st.sampled_from(["start", "chat_start", "token", "end", "error"]),
     st.integers(min_value=0, max_value=2),
@@ -144,4 +125,4 @@ def test_any_callback_sequence_gives_well_formed_runs(calls: list[tuple[str, int
             handler.on_llm_end(_response(text), run_id=run_id)
         else:
             handler.on_llm_error(ValueError(text), run_id=run_id)
-    _check_runs(rec.events)
+    assert_well_formed(rec.events)

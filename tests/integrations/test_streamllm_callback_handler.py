@@ -25,6 +25,7 @@ from streamllm.integrations.langchain import (
     StreamLLMCallbackHandler,
 )
 from streamllm.testing import AsyncRecordingHandler, RecordingHandler
+from tests.integrations.conftest import assert_well_formed
 
 
 def _config(*handlers: Any) -> dict[str, Any]:
@@ -243,3 +244,18 @@ def test_warnings_name_the_run(caplog: pytest.LogCaptureFixture) -> None:
     late = [r for r in caplog.records if "after its end" in r.getMessage()]
     assert len(late) == 1
     assert str(run_id) in late[0].getMessage()
+
+
+def test_runs_from_many_threads_stay_well_formed() -> None:
+    """LangChain's batch runs inputs on threads: every run, nested chains and
+    streamed model runs alike, keeps its order and its one terminal event."""
+    rec = RecordingHandler()
+    model = FakeListChatModel(responses=["some words here"])
+    streamed = RunnableLambda(lambda q: "".join(str(c.content) for c in model.stream(q)))
+    outputs = streamed.batch(
+        [f"q{i}" for i in range(24)], config={**_config(rec), "max_concurrency": 8}
+    )
+    assert outputs == ["some words here"] * 24
+    assert_well_formed(rec.events)
+    assert len(rec.of_type(LLMEnd)) == 24
+    assert len(rec.of_type(ChainEnd)) == 24
