@@ -55,7 +55,7 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    content: str | tuple[Block, ...] = ""
+    content: str | tuple[Block, ...]
     tool_call_id: str | None = None
     name: str | None = None
 
@@ -68,10 +68,10 @@ class Message(BaseModel):
         role = data.get("role")
         if isinstance(role, str):
             data["role"] = _ALIASES.get(role, role)
-        if data.get("content") is None:  # OpenAI's assistant message with only tool calls
-            data["content"] = ""
-        _check_block_types(data["content"])
         calls = data.pop("tool_calls", None)
+        if data.get("content") is None and (calls or "content" in data):
+            data["content"] = ""  # OpenAI's assistant message with only tool calls
+        _check_block_types(data.get("content"))
         if calls:
             content = data["content"]
             blocks = list(content) if not isinstance(content, str) else []
@@ -195,5 +195,6 @@ def _one(i: int, item: Any) -> Message:
         where = ".".join(str(p) for p in first["loc"])
         detail = first["msg"].removeprefix("Value error, ")
         raise ConfigurationError(
-            f"message {i} ({role}) is not valid: {detail}" + (f" (at {where})" if where else "")
+            f"message {i} is not a valid message ({role}): {detail}"
+            + (f" (at {where})" if where else "")
         ) from exc

@@ -247,3 +247,36 @@ def test_usage_counts_replace_field_by_field() -> None:
     assert (message.usage.prompt_tokens, message.usage.completion_tokens) == (20, 9)
     assert message.usage.total_tokens == 29
     assert message.usage.source == "provider"
+
+
+def test_tool_fragments_without_an_index() -> None:
+    """Servers that number no calls: a new id starts a call, fragments without one continue it."""
+    asm = Assembler()
+    for d in [
+        ChatDelta("tool", '{"a":', id="c1", name="f"),
+        ChatDelta("tool", " 1}"),
+        ChatDelta("tool", "{}", id="c2", name="g"),
+        ChatDelta("tool", "", id="c2"),
+        ChatDelta("text", "done"),
+    ]:
+        asm.feed(d)
+    _, message = asm.finish()
+    assert message.content_blocks == (
+        ToolCall(id="c1", name="f", args={"a": 1}),
+        ToolCall(id="c2", name="g", args={}),
+        TextBlock(text="done"),
+    )
+
+
+def test_finish_ends_open_blocks_in_position_order() -> None:
+    """OpenAI sends no block ends: the finish reason ends every open block, by position."""
+    asm = Assembler()
+    asm.feed(ChatDelta("tool", "{}", 1, "b", "g"))
+    asm.feed(ChatDelta("tool", "{}", 0, "a", "f"))
+    ends = asm.feed(ChatDelta("finish", "tool_calls"))
+    assert [(p.block, p.last, p.content) for p in ends] == [
+        (0, True, ToolCall(id="b", name="g", args={})),
+        (1, True, ToolCall(id="a", name="f", args={})),
+    ]
+    last, _ = asm.finish()
+    assert last.pieces == ()

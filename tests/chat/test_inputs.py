@@ -88,7 +88,11 @@ class _Odd(BaseModel):
     ("items", "match"),
     [
         ([], "empty"),
-        ([("user", "ok"), {"role": "tool", "content": "x"}], "message 1 \\(tool\\).*tool_call_id"),
+        (
+            [("user", "ok"), {"role": "tool", "content": "x"}],
+            "message 1 .*\\(tool\\).*tool_call_id",
+        ),
+        ([{"role": "user"}], "message 0 is not a valid message \\(user\\): Field required"),
         ([{"role": "robot", "content": "x"}], "message 0 has the unknown role 'robot'"),
         ([_Odd(role="wizard", content="x")], "unknown role 'wizard'"),
         ([("user", [{"type": "image_url", "url": "x"}])], "block 0 is of type 'image_url'"),
