@@ -226,3 +226,15 @@ def test_wrong_password_is_a_bus_error_without_the_password(tmp_path: Path) -> N
         assert RedisBus(server.url.replace("redis://", "redis://:the-right-one@")).ping() is None
     finally:
         server.stop()
+
+
+def test_replay_takes_a_bus_as_its_source(any_bus: Bus) -> None:
+    """replay(bus, handlers) plays what the bus holds, trace by trace, like a recording."""
+    from streamllm.handlers import replay
+    from streamllm.testing import RecordingHandler
+
+    first = run_published(any_bus)
+    second = run_published(any_bus, "another answer")
+    recorder = RecordingHandler()
+    assert replay(any_bus, [recorder]) == first + second
+    assert recorder.events == first + second
