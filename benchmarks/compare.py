@@ -98,6 +98,9 @@ def main() -> None:
         "--import-rounds", type=int, default=7, help="fresh interpreters per import contestant"
     )
     parser.add_argument(
+        "--frame-tokens", type=int, default=2000, help="chunks per one-frame-per-read stream"
+    )
+    parser.add_argument(
         "--memory-tokens",
         type=int,
         default=1_000_000,
@@ -155,6 +158,15 @@ def main() -> None:
                 rows += concurrent.rows(
                     url, args.concurrent, args.concurrent_tokens, min(args.repeat, 3)
                 )
+        if any(http_wanted[:2]):
+            from _compare import frame_server
+
+            shape, frame_tokens = ", one frame per read", args.frame_tokens
+            with frame_server.serve() as url:
+                if http_wanted[0]:
+                    rows += overhttp.sync_rows(url, frame_tokens, args.repeat, shape)
+                if http_wanted[1]:
+                    rows += overhttp.async_rows(url, frame_tokens, args.repeat, shape)
 
     print(f"Machine: {machine()}")
     print(

@@ -108,5 +108,14 @@ def serve(argv: Sequence[str]) -> int:
     model = _build_model(args, _DEMO_ANSWER)
     app = create_app(model, _bus(args.bus), token=args.token, cors_origins=args.cors_origin)
     print(f"streamllm: serving on http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="on")
+    # Open event streams last as long as their runs: on Ctrl-C, give them a few
+    # seconds, then the runs are cancelled (each ends with its terminal event).
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+    )
     return 0

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticSerializationError
 
-from streamllm._fast import trusted_event
+from streamllm._fast import fill_slots_lazily, trusted_event
 from streamllm._frozen import FrozenDict, JsonMapping, freeze
 from streamllm.messages import Message
 from streamllm.outputs import LLMResult
@@ -115,6 +115,10 @@ class BaseEvent(BaseModel):
                 return super().model_dump_json(**kwargs)
             except PydanticSerializationError:
                 return _json_with_surrogates(self, kwargs)
+
+
+# Events are built per token by setting only their __dict__ (see streamllm._fast).
+fill_slots_lazily(BaseEvent)
 
 
 class ErrorInfo(BaseModel):

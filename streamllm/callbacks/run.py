@@ -243,7 +243,8 @@ class RunManager:
     # -- delivering events -----------------------------------------------
 
     def emit(self, event: BaseEvent | None) -> None:
-        """Deliver an event to the sync handlers inline (async ones via the drain).
+        """Deliver a start or step event (the terminal one goes through
+        :meth:`finish`): sync handlers inline, async ones via the drain.
 
         Raises :class:`HandlerError` after every handler has seen the event
         when a handler with ``raise_error`` failed on it.
@@ -251,16 +252,41 @@ class RunManager:
         if event is None:
             return
         slot = event.slot
-        if self._ends[slot]:
-            return self._end(event)
         failures = self._failures
         deliver(self._inline[slot], event, failures)
         if SIGNALS[slot].receivers:
             send_signal(event, self.sender, failures)
-        for sink in self._sinks:
-            sink.put(event)
+        if self._sinks:
+            for sink in self._sinks:
+                sink.put(event)
         if failures.error is not None:
             raise failures.take()  # type: ignore[misc]
+
+    async def aemit(self, event: BaseEvent | None) -> None:
+        """Deliver a start or step event in async code: sync hooks inline, async
+        hooks awaited (the terminal one goes through :meth:`afinish`)."""
+        if event is None:
+            return
+        failures = self._failures
+        await adeliver(self._t.ordered[event.slot], event, failures)
+        if SIGNALS[event.slot].receivers:
+            send_signal(event, self.sender, failures)
+        if failures.error is not None:
+            raise failures.take()  # type: ignore[misc]
+
+    def finish(self, event: BaseEvent | None, *, wait: bool = True) -> None:
+        """Deliver the terminal event, let async handlers drain (not when
+        ``wait`` is False, as when a garbage collector finalises an abandoned
+        stream) and raise the failure the caller must get, if any."""
+        try:
+            if event is not None and self._ends[event.slot]:
+                self._end(event)
+            else:
+                self.emit(event)
+        finally:
+            late = self.settle(wait=wait)
+        if late is not None:
+            raise late
 
     def _end(self, event: BaseEvent) -> None:
         """An end event with raise_error handlers: see the module docstring."""
@@ -286,45 +312,25 @@ class RunManager:
         if self._stray is not None:
             self._stray.put(event)
         if error is not None:
-            self.settle(wait=True)
             raise error
 
-    async def aemit(self, event: BaseEvent | None) -> None:
-        """Deliver an event in async code: sync hooks inline, async hooks awaited."""
-        if event is None:
-            return
-        kind = event.slot
+    async def afinish(self, event: BaseEvent | None) -> None:
+        """Async :meth:`finish` (async hooks are awaited inline: nothing drains)."""
+        if event is None or not self._ends[event.slot]:
+            return await self.aemit(event)
         failures = self._failures
-        targets = self._t.ordered[kind]
-        error: HandlerError | None = None
-        if self._t.ends[kind]:
-            strict, targets = split(targets)
-            await adeliver(strict, event, failures)
-            error = failures.take()
-            if error is not None:
-                event = as_failure(event, error)
-                targets = unseen(self._t.ordered[event.slot], strict)
-        await adeliver(targets, event, failures)
+        strict, rest = split(self._t.ordered[event.slot])
+        await adeliver(strict, event, failures)
+        error = failures.take()
+        if error is not None:
+            event = as_failure(event, error)
+            rest = unseen(self._t.ordered[event.slot], strict)
+        await adeliver(rest, event, failures)
         if SIGNALS[event.slot].receivers:
             send_signal(event, self.sender, failures)
         error = error or failures.take()
         if error is not None:
             raise error
-
-    def finish(self, event: BaseEvent | None, *, wait: bool = True) -> None:
-        """Deliver the terminal event, let async handlers drain (not when
-        ``wait`` is False, as when a garbage collector finalises an abandoned
-        stream) and raise the failure the caller must get, if any."""
-        try:
-            self.emit(event)
-        finally:
-            late = self.settle(wait=wait)
-        if late is not None:
-            raise late
-
-    async def afinish(self, event: BaseEvent | None) -> None:
-        """Async :meth:`finish` (async hooks were awaited inline: nothing drains)."""
-        await self.aemit(event)
 
     def settle(self, *, wait: bool) -> HandlerError | None:
         """After the terminal event: let async hooks drain (unless ``wait`` is

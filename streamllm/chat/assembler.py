@@ -104,18 +104,18 @@ class Assembler:
             raise RuntimeError("the assembler is finished: feed() after finish()")
         kind = delta.kind
         if kind == "text" or kind == "reasoning":
-            # The hot path: one more fragment of the open unnumbered block.
-            pos = self._current
-            if (
-                delta.index is None
-                and pos is not None
-                and delta.signature is None
-                and self._blocks[pos].kind == kind
-            ):
-                text = delta.text
-                if text:
-                    self._blocks[pos].parts.append(text)
-                return (_new(BlockChunk, (pos, kind, text, None, None, None, False, False, None)),)
+            # The hot path: one more fragment of an open block of this kind.
+            index = delta.index
+            pos = self._current if index is None else self._by_index.get(index)
+            if pos is not None and delta.signature is None:
+                block = self._blocks[pos]
+                if block.kind == kind and block.content is None:
+                    text = delta.text
+                    if text:
+                        block.parts.append(text)
+                    return (
+                        _new(BlockChunk, (pos, kind, text, None, None, None, False, False, None)),
+                    )
             return self._fragment(kind, delta)
         if kind == "tool":
             found = self._by_index.get(delta.index) if delta.index is not None else None

@@ -176,15 +176,28 @@ def translate(exc: httpx.HTTPError, provider: str) -> ProviderError:
     return ProviderError(f"{provider}: HTTP error talking to {where}: {type(exc).__name__}")
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 def load_frame(payload: str | bytes, provider: str) -> dict[str, Any]:
     """One stream frame (an SSE event's data or an NDJSON line) as a JSON object;
     :class:`StreamProtocolError` when it is malformed or not an object."""
+    frame: Any = None
     try:
-        frame = json.loads(payload)
-    except ValueError:
-        raise StreamProtocolError(
-            f"{provider}: malformed JSON in a stream frame: {payload[:80]!r}"
-        ) from None
+        # The documented raw_decode, without json.loads' two whitespace scans:
+        # a frame is one compact JSON text. Anything else (whitespace around
+        # it, bytes in another encoding, an error) takes json.loads' path.
+        text = payload if isinstance(payload, str) else payload.decode()
+        frame, end = _raw_decode(text)
+        if end != len(text):
+            frame = json.loads(payload)
+    except ValueError:  # also UnicodeDecodeError and JSONDecodeError
+        try:
+            frame = json.loads(payload)
+        except ValueError:
+            raise StreamProtocolError(
+                f"{provider}: malformed JSON in a stream frame: {payload[:80]!r}"
+            ) from None
     if not isinstance(frame, dict):
         raise StreamProtocolError(f"{provider}: a stream frame is not a JSON object")
     return frame

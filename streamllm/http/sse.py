@@ -10,41 +10,28 @@ time its line is decoded.
 
 from __future__ import annotations
 
-from typing import final
+from typing import NamedTuple, final
 
 __all__ = ["SSEDecoder", "SSEEvent"]
 
 _BOM = b"\xef\xbb\xbf"
 
 
-@final
-class SSEEvent:
+class SSEEvent(NamedTuple):
     """One dispatched event: its ``event`` type (``"message"`` by default), its
     ``data`` (the ``data:`` lines joined with LF), and the last event ``id``."""
 
-    __slots__ = ("data", "event", "id", "retry")
-
-    def __init__(self, event: str, data: str, id: str = "", retry: int | None = None) -> None:
-        self.event = event
-        self.data = data
-        self.id = id
-        self.retry = retry
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SSEEvent):
-            return NotImplemented
-        return (self.event, self.data, self.id, self.retry) == (
-            other.event,
-            other.data,
-            other.id,
-            other.retry,
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.event, self.data, self.id, self.retry))
+    event: str
+    data: str
+    id: str = ""
+    retry: int | None = None
 
     def __repr__(self) -> str:
         return f"SSEEvent(event={self.event!r}, data={self.data!r}, id={self.id!r})"
+
+
+# Built without the generated __new__: one event per streamed token.
+_event = tuple.__new__
 
 
 @final
@@ -83,6 +70,11 @@ class SSEDecoder:
             self._started = True
             if buffer.startswith(_BOM):
                 buffer = buffer[3:]
+        if not self._data and not self._event and b"\r" not in buffer:
+            cut = buffer.rfind(b"\n\n")
+            if cut >= 0:
+                self._buffer = buffer[cut + 2 :]
+                return self._events(buffer[:cut])
         end = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
         if end < 0:
             self._buffer = buffer
@@ -101,6 +93,23 @@ class SSEDecoder:
         self._event = b""
         return incomplete
 
+    def _events(self, head: bytes) -> list[SSEEvent]:
+        """Whole events ending in LF LF, no CR anywhere: the shape servers send.
+        An event that is one ``data: `` line is built at once; any other goes
+        through the line rules."""
+        out: list[SSEEvent] = []
+        for block in head.split(b"\n\n"):
+            if block.startswith(b"data: ") and block.find(b"\n", 6) < 0:
+                out.append(
+                    _event(
+                        SSEEvent,
+                        ("message", block[6:].decode("utf-8", "replace"), self._id, self._retry),
+                    )
+                )
+            elif block:
+                out += self._lines([*block.split(b"\n"), b""])
+        return out
+
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:
         out: list[SSEEvent] = []
         data = self._data
@@ -109,11 +118,16 @@ class SSEDecoder:
                 if data:
                     text = data[0] if len(data) == 1 else b"\n".join(data)
                     out.append(
-                        SSEEvent(
-                            self._event.decode("utf-8", "replace") if self._event else "message",
-                            text.decode("utf-8", "replace"),
-                            self._id,
-                            self._retry,
+                        _event(
+                            SSEEvent,
+                            (
+                                self._event.decode("utf-8", "replace")
+                                if self._event
+                                else "message",
+                                text.decode("utf-8", "replace"),
+                                self._id,
+                                self._retry,
+                            ),
                         )
                     )
                     data = self._data = []

@@ -21,7 +21,7 @@ from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
 from streamllm.callbacks.registry import Handler, resolve_all
 from streamllm.callbacks.run import Mode
-from streamllm.errors import HandlerError
+from streamllm.errors import ConfigurationError, HandlerError
 from streamllm.integrations._runs import Runs
 from streamllm.integrations._translate_in import Inbound, Step
 
@@ -36,6 +36,12 @@ class _Bridge:
     raise_error: bool
 
     def __init__(self, handlers: Sequence[Handler], mode: Mode) -> None:
+        for handler in handlers if isinstance(handlers, list | tuple) else ():
+            if isinstance(handler, BaseCallbackHandler):
+                raise ConfigurationError(
+                    f"{type(handler).__qualname__} is a LangChain handler: attach it to the "
+                    f"LangChain app itself, or wrap it: from_langchain(handler)"
+                )
         entries = resolve_all(handlers)  # a bad handler fails here, not mid-run
         self.raise_error = any(e.raise_error for e in entries)
         self._in = Inbound(Runs(entries, self, mode))

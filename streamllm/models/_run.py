@@ -42,21 +42,27 @@ class Call:
     ``estimate`` counts the tokens of a text when the provider reported none.
     """
 
-    __slots__ = ("achunks", "chunks", "estimate", "model", "request")
+    __slots__ = ("_achunks", "_chunks", "estimate", "model", "request")
 
     def __init__(
         self,
         model: str,
         request: Request,
-        chunks: Callable[[], Iterator[GenerationChunk]],
-        achunks: Callable[[], AsyncIterator[GenerationChunk]],
+        chunks: Callable[[Request], Iterator[GenerationChunk]],
+        achunks: Callable[[Request], AsyncIterator[GenerationChunk]],
         estimate: Callable[[Request, str], TokenUsage],
     ) -> None:
         self.model = model
         self.request = request
-        self.chunks = chunks
-        self.achunks = achunks
+        self._chunks = chunks
+        self._achunks = achunks
         self.estimate = estimate
+
+    def chunks(self) -> Iterator[GenerationChunk]:
+        return self._chunks(self.request)
+
+    def achunks(self) -> AsyncIterator[GenerationChunk]:
+        return self._achunks(self.request)
 
     def start(self, run: RunManager) -> Any:
         request = self.request
@@ -106,8 +112,8 @@ def drive(
 ) -> Generator[str, None, None]:
     """Run one model call in sync code, yielding each token after its ``NewToken``
     (``tokens=False``: no ``NewToken``, as for a non-streaming ``invoke``)."""
-    texts = outcome.texts
-    append = texts.append
+    append = outcome.texts.append
+    left = BLOCK  # tokens until the next compaction
     emit = run.emit
     it: Any = None
     try:
@@ -120,8 +126,10 @@ def drive(
             text = chunk.text
             if text:
                 append(text)
-                if len(texts) >= BLOCK:
+                left -= 1
+                if not left:
                     outcome.compact()
+                    left = BLOCK
                 if want:
                     emit(run.token_event(text, chunk.extras))
                 yield text
@@ -153,8 +161,8 @@ async def adrive(
     need_result: bool = False,
 ) -> AsyncGenerator[str, None]:
     """The async form of :func:`drive`: async hooks are awaited inline, in order."""
-    texts = outcome.texts
-    append = texts.append
+    append = outcome.texts.append
+    left = BLOCK
     inline = not run.has_async
     emit = run.emit
     aemit = run.aemit
@@ -169,8 +177,10 @@ async def adrive(
             text = chunk.text
             if text:
                 append(text)
-                if len(texts) >= BLOCK:
+                left -= 1
+                if not left:
                     outcome.compact()
+                    left = BLOCK
                 if want:
                     if inline:
                         emit(run.token_event(text, chunk.extras))

@@ -10,12 +10,10 @@ and builds the :class:`LLMResult`; the provider never touches handlers.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
-    Callable,
     Generator,
     Iterator,
     Mapping,
@@ -75,12 +73,6 @@ def _config_error(exc: ValidationError, cls: type) -> ConfigurationError:
     error = ConfigurationError(f"invalid {cls.__name__} parameters: {details}")
     error.__cause__ = exc
     return error
-
-
-async def _one(
-    generate: Callable[[Request], Any], request: Request
-) -> AsyncIterator[GenerationChunk]:
-    yield await generate(request)
 
 
 class BaseLLM(BatchMethods, BaseModel):
@@ -247,18 +239,27 @@ class BaseLLM(BatchMethods, BaseModel):
 
     def _call(self, input: LLMInput, stream: bool) -> Call:
         """Everything a driver needs for one run on ``input``."""
-        request = self._request(input)
         if stream:
-            chunks: Callable[[], Iterator[GenerationChunk]] = functools.partial(
-                self._stream, request
+            return Call(
+                self.model_name,
+                self._request(input),
+                self._stream,
+                self._astream,
+                self.estimate_usage,
             )
-            achunks: Callable[[], AsyncIterator[GenerationChunk]] = functools.partial(
-                self._astream, request
-            )
-        else:
-            chunks = functools.partial(_single, self._generate, request)
-            achunks = functools.partial(_one, self._agenerate, request)
-        return Call(self.model_name, request, chunks, achunks, self.estimate_usage)
+        return Call(
+            self.model_name,
+            self._request(input),
+            self._generate_once,
+            self._agenerate_once,
+            self.estimate_usage,
+        )
+
+    def _generate_once(self, request: Request) -> Iterator[GenerationChunk]:
+        return iter((self._generate(request),))
+
+    async def _agenerate_once(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        yield await self._agenerate(request)
 
     def _run(
         self,
@@ -382,9 +383,3 @@ class BaseLLM(BatchMethods, BaseModel):
         call = self._call(input, True)
         run = self._run(config, kwargs, "async", (resolve(buffer.append),))
         return aevents(adrive(call, run, Outcome(), tokens=True), buffer)
-
-
-def _single(
-    generate: Callable[[Request], GenerationChunk], request: Request
-) -> Iterator[GenerationChunk]:
-    return iter((generate(request),))
