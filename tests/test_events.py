@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from streamllm import (
     ChainEnd,
@@ -31,6 +31,8 @@ from streamllm import (
     event_json,
     parse_event,
 )
+from streamllm._fast import trusted_event
+from streamllm._frozen import FrozenDict
 from streamllm.events import EVENT_CLASSES, HOOKS, BaseEvent, event_json_schema
 from streamllm.testing import RecordingHandler
 from tests.models.helpers import Boom, FailingLLM
@@ -282,3 +284,15 @@ def test_model_dump_json_of_an_event_survives_a_lone_surrogate() -> None:
     assert '"token": "\\ud83d"' in indented
     assert parse_event(indented) == event
     assert '"seq"' not in event.model_dump_json(exclude={"seq"})
+
+
+def test_unset_slots_are_filled_on_first_read() -> None:
+    """An event built from its __dict__ alone becomes a complete instance when pydantic looks."""
+    raw_extra = BaseModel.__dict__["__pydantic_extra__"]
+    data = hot_path_events()[1].model_dump()
+    event = trusted_event(NewToken, {**data, "metadata": FrozenDict(), "chunk": None})
+    with pytest.raises(AttributeError):
+        raw_extra.__get__(event, NewToken)
+    assert event == NewToken.model_validate(event.model_dump())
+    assert raw_extra.__get__(event, NewToken) is None
+    assert event.model_fields_set == set(NewToken.model_fields)
