@@ -19,6 +19,8 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from pydantic import BaseModel
 
+from streamllm.integrations._to_langchain import plain
+
 __all__ = ["block_chunk", "chat_chunk", "text_chunk"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,7 +109,7 @@ _FAST = _fast_works()
 
 def text_chunk(token: str, extras: Mapping[str, Any] | None) -> GenerationChunk:
     """The ``chunk`` of a text run's ``on_llm_new_token``."""
-    info = dict(extras) if extras else None
+    info = plain(extras) if extras else None
     if _FAST:
         return _fast_text(token, info)
     return GenerationChunk(text=token, generation_info=info)
@@ -117,7 +119,7 @@ def chat_chunk(
     token: str, message_id: str, extras: Mapping[str, Any] | None
 ) -> ChatGenerationChunk:
     """The ``chunk`` of a chat run's ``on_llm_new_token``."""
-    info = dict(extras) if extras else None
+    info = plain(extras) if extras else None
     if _FAST:
         return _fast_chat(token, message_id, info)
     return ChatGenerationChunk(

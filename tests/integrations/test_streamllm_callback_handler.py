@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import StdOutCallbackHandler
 from langchain_core.language_models import FakeListChatModel, FakeListLLM
 from langchain_core.language_models.fake_chat_models import (
     FakeListChatModelError,
@@ -208,6 +209,8 @@ def test_bad_streamllm_handlers_are_refused_when_the_bridge_is_built() -> None:
         StreamLLMCallbackHandler([{"on_token": print}])
     with pytest.raises(ConfigurationError):
         AsyncStreamLLMCallbackHandler(RecordingHandler())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="from_langchain"):
+        StreamLLMCallbackHandler([StdOutCallbackHandler()])  # type: ignore[list-item]
 
 
 def test_async_streamllm_handler_under_the_sync_bridge() -> None:
