@@ -9,6 +9,7 @@ DeepSeek send reasoning as ``delta.reasoning_content``, OpenRouter as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,10 +52,13 @@ def openai_deltas(frame: Mapping[str, Any]) -> list[ChatDelta]:
                 call = mapping(call)
                 fn = mapping(call.get("function"))
                 index = call.get("index")
+                args = fn.get("arguments")
+                if not isinstance(args, str):  # some servers send an object, or null
+                    args = "" if args is None else json.dumps(args)
                 out.append(
                     ChatDelta(
                         "tool",
-                        fn.get("arguments") or "",
+                        args,
                         index if isinstance(index, int) else None,
                         call.get("id") or None,
                         fn.get("name") or None,

@@ -188,3 +188,30 @@ def test_a_tool_loop_conversation_in_openai_shape() -> None:
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
         {"role": "tool", "tool_call_id": "c2", "content": "bad args"},
     ]
+
+
+def test_arguments_sent_as_an_object_or_null() -> None:
+    """Servers that send the arguments as an object (or null) still give a call."""
+    _, message = assemble(
+        openai_deltas,
+        [
+            _frame(
+                {
+                    "tool_calls": [
+                        {"index": 0, "id": "a", "function": {"name": "f", "arguments": None}}
+                    ]
+                }
+            ),
+            _frame(
+                {
+                    "tool_calls": [
+                        {"index": 1, "id": "b", "function": {"name": "g", "arguments": {"x": 1}}}
+                    ]
+                }
+            ),
+        ],
+    )
+    assert message.content_blocks == (
+        ToolCall(id="a", name="f", args={}),
+        ToolCall(id="b", name="g", args={"x": 1}),
+    )
