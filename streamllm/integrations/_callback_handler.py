@@ -75,11 +75,16 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
 
     Model runs become streamllm LLM runs, chains (and LangGraph nodes) chain
     runs, tools chain runs with ``metadata["langchain_run_type"] == "tool"``.
+    Like a streamllm model's runs, they also reach streamllm's global and scoped
+    handlers (``set_global_handlers``, ``with tracing(...)``,
+    ``STREAMLLM_TRACING``), and a LangChain call inside a ``traced`` block is a
+    run under it, in its trace; ``StreamLLMCallbackHandler()`` with no handlers
+    of its own delivers to those alone.
     Use :class:`AsyncStreamLLMCallbackHandler` in async apps whose streamllm
     handlers are async.
     """
 
-    def __init__(self, handlers: Sequence[Handler]) -> None:
+    def __init__(self, handlers: Sequence[Handler] = ()) -> None:
         super().__init__(handlers, "sync")
 
     def _send(self, step: Step | None, terminal: bool = False) -> None:
@@ -152,7 +157,7 @@ class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
     are awaited inline, in order, on the app's loop (the sync bridge runs them
     on streamllm's background loop and waits for them at each run's end)."""
 
-    def __init__(self, handlers: Sequence[Handler]) -> None:
+    def __init__(self, handlers: Sequence[Handler] = ()) -> None:
         super().__init__(handlers, "async")
 
     async def _send(self, step: Step | None, terminal: bool = False) -> None:

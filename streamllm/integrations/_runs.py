@@ -27,7 +27,12 @@ from typing import Any, Final, Literal, TypeAlias, final
 from uuid import UUID
 
 from streamllm._log import get_logger
-from streamllm.callbacks.context import ParentRun
+from streamllm.callbacks.context import (
+    ParentRun,
+    current_parent,
+    global_entries,
+    scoped_entries,
+)
 from streamllm.callbacks.manager import CallbackManager, reason_for
 from streamllm.callbacks.registry import Entry
 from streamllm.callbacks.run import Mode, RunManager
@@ -46,6 +51,7 @@ Kind: TypeAlias = Literal["llm", "chain"]
 _REMEMBER: Final = 10_000
 
 _SYNTHESIZED: Final = "streamllm_synthesized_start"
+_NO_METADATA: dict[str, Any] = {}
 
 
 def _remember(table: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
@@ -58,10 +64,20 @@ def _remember(table: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
 class OpenRun:
     """A run between its start and its terminal event."""
 
-    __slots__ = ("kind", "model", "prompt", "run", "texts", "tokens")
+    __slots__ = ("inherited", "kind", "model", "prompt", "run", "texts", "tokens")
 
-    def __init__(self, run: RunManager, kind: Kind, model: str, prompt: str) -> None:
+    def __init__(
+        self,
+        run: RunManager,
+        kind: Kind,
+        model: str,
+        prompt: str,
+        inherited: tuple[Entry, ...] = (),
+    ) -> None:
         self.run = run
+        # Handlers of a streamllm ``traced`` block above the LangChain root:
+        # every run below it gets them too.
+        self.inherited = inherited
         self.kind = kind
         self.model = model
         self.prompt = prompt
@@ -114,15 +130,20 @@ class Runs:
         self._warned: OrderedDict[UUID, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _trace(self, parent_run_id: UUID | None) -> UUID | None:
+    def _parent(self, parent_run_id: UUID | None) -> ParentRun | None:
+        """The parent a new run is opened under: the LangChain parent run, or for
+        a LangChain root, the streamllm ``traced`` block around the call (its
+        handlers, tags and metadata are inherited, as for a streamllm model)."""
         if parent_run_id is None:
-            return None
+            return current_parent()
         parent = self.open.get(parent_run_id)
         if parent is not None:
-            return parent.run.trace_id
+            run = parent.run
+            return ParentRun(parent_run_id, run.trace_id, parent.inherited, (), _NO_METADATA)
         # A parent this handler never saw (attached below the root, or ignored):
         # its id is the best trace id there is, shared by all its children.
-        return self._ended.get(parent_run_id, parent_run_id)
+        trace = self._ended.get(parent_run_id, parent_run_id)
+        return ParentRun(parent_run_id, trace, (), (), _NO_METADATA)
 
     def start(
         self,
@@ -136,20 +157,24 @@ class Runs:
         model: str = "",
         prompt: str = "",
     ) -> OpenRun | None:
-        """Open a run; None (logged) when LangChain starts a run twice."""
+        """Open a run; None (logged) when LangChain starts a run twice.
+
+        Its handlers are streamllm's global and scoped handlers, those of a
+        ``traced`` block around the LangChain call, then the bridge's own.
+        """
         with self._lock:
             if run_id in self.open or run_id in self._ended:
                 self._late(run_id, "a second start")
                 return None
-            trace = self._trace(parent_run_id)
-            parent = (
-                ParentRun(parent_run_id, trace, (), (), {})
-                if parent_run_id is not None and trace is not None
-                else None
-            )
-            manager = CallbackManager(self._handlers, tags=tags, metadata=metadata, parent=parent)
+            parent = self._parent(parent_run_id)
+            inherited: tuple[Entry, ...] = parent.entries if parent is not None else ()
+            if parent is not None and parent_run_id is None:
+                tags = [*parent.tags, *(t for t in tags or () if t not in parent.tags)]
+                metadata = {**parent.metadata, **metadata}
+            handlers = [*global_entries(), *scoped_entries(), *inherited, *self._handlers]
+            manager = CallbackManager(handlers, tags=tags, metadata=metadata, parent=parent)
             run = manager.start_run(name=name, sender=self._sender, run_id=run_id, mode=self._mode)
-            opened = self.open[run_id] = OpenRun(run, kind, model or name, prompt)
+            opened = self.open[run_id] = OpenRun(run, kind, model or name, prompt, inherited)
             return opened
 
     def find(

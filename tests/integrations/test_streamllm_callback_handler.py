@@ -17,7 +17,15 @@ from langchain_core.language_models.fake_chat_models import (
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from streamllm import AsyncCallbackHandler, CallbackHandler, HandlerError
+from streamllm import (
+    AsyncCallbackHandler,
+    CallbackHandler,
+    HandlerError,
+    add_global_handler,
+    remove_global_handler,
+    traced,
+    tracing,
+)
 from streamllm.errors import ConfigurationError
 from streamllm.events import ChainEnd, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
 from streamllm.handlers import JSONLRecorder, ResultCollector, TokenCounter, replay
@@ -262,3 +270,34 @@ def test_runs_from_many_threads_stay_well_formed() -> None:
     assert_well_formed(rec.events)
     assert len(rec.of_type(LLMEnd)) == 24
     assert len(rec.of_type(ChainEnd)) == 24
+
+
+def test_a_langchain_call_inside_traced_is_a_run_under_it() -> None:
+    """Inside a streamllm traced block, the LangChain root run is a child of the
+    block, in its trace, and the block's handlers see every LangChain run."""
+    rec = RecordingHandler()
+    with traced("job", callbacks=[rec]):
+        FakeListChatModel(responses=["ok"]).invoke(
+            "x", config={"callbacks": [StreamLLMCallbackHandler()]}
+        )
+    job = rec.events[0]
+    assert isinstance(job, ChainStart)
+    (llm,) = rec.of_type(LLMStart)
+    assert llm.parent_run_id == job.run_id
+    assert {e.trace_id for e in rec.events} == {job.run_id}
+    assert rec.events[-1].run_id == job.run_id
+
+
+def test_global_and_scoped_handlers_see_langchain_runs() -> None:
+    """Global handlers and those of ``with tracing(...)`` get the LangChain runs
+    too, each once even when also given to the bridge."""
+    glob, scoped = RecordingHandler(), RecordingHandler()
+    add_global_handler(glob)
+    try:
+        with tracing(scoped):
+            bridge = StreamLLMCallbackHandler([scoped])
+            FakeListChatModel(responses=["ok"]).invoke("x", config={"callbacks": [bridge]})
+    finally:
+        remove_global_handler(glob)
+    assert [e.type for e in glob.events] == ["llm_start", "llm_end"]
+    assert [e.type for e in scoped.events] == ["llm_start", "llm_end"]
