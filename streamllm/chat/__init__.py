@@ -20,6 +20,7 @@ from streamllm.chat.inputs import ChatInput, Message, Role, to_chat_messages
 from streamllm.chat.message import AIMessage
 from streamllm.chat.partial_json import parse_partial_json
 from streamllm.chat.pieces import BlockChunk, ToolCallChunk
+from streamllm.chat.script import deltas_for
 from streamllm.chat.tools_schema import (
     NamedTool,
     ToolChoice,
@@ -48,6 +49,7 @@ __all__ = [
     "ToolCallChunk",
     "ToolChoice",
     "ToolSpec",
+    "deltas_for",
     "normalize_tool_choice",
     "parse_partial_json",
     "to_chat_messages",
