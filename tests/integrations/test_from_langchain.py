@@ -282,3 +282,26 @@ def test_anything_but_a_langchain_handler_instance_is_refused(bad: Any) -> None:
         from_langchain(bad)
     if isinstance(bad, type):
         assert f"from_langchain({bad.__qualname__}())" in str(info.value)
+
+
+def test_langchain_tracers_build_the_run_tree() -> None:
+    """LangChain's tracers (the base of LangSmith's) rebuild streamllm's tree of
+    runs: the traced block with the model runs as children, their tokens as
+    run events, the output text, and a failure as the run's error."""
+    from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+    collector = RunCollectorCallbackHandler()
+    handler = from_langchain(collector)
+    with pytest.raises(KeyError), traced("outer", callbacks=[handler]):
+        FakeListLLM(responses=["Hi there"]).invoke([{"role": "user", "content": "Hello"}])
+        FakeListLLM(responses=["plain"]).invoke("text")
+        raise KeyError("late")
+    (root,) = collector.traced_runs
+    assert (root.name, root.run_type) == ("outer", "chain")
+    assert "KeyError" in (root.error or "")
+    chat, text = root.child_runs
+    assert chat.run_type == text.run_type == "llm"
+    assert [e["name"] for e in chat.events] == ["start", "new_token", "new_token", "end"]
+    assert chat.outputs is not None
+    assert chat.outputs["generations"][0][0]["text"] == "Hi there"
+    assert text.inputs == {"prompts": ["text"]}
