@@ -17,6 +17,12 @@ from streamllm._lazy import by_name, lazy_exports
 from streamllm._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from streamllm.bus import Bus as Bus
+    from streamllm.bus import BusPublisher as BusPublisher
+    from streamllm.bus import EntriesLost as EntriesLost
+    from streamllm.bus import MemoryBus as MemoryBus
+    from streamllm.bus import RedisBus as RedisBus
+    from streamllm.bus import RunInfo as RunInfo
     from streamllm.callbacks.background import BackgroundHandler as BackgroundHandler
     from streamllm.callbacks.base import AsyncCallbackHandler as AsyncCallbackHandler
     from streamllm.callbacks.base import CallbackHandler as CallbackHandler
@@ -30,6 +36,13 @@ if TYPE_CHECKING:
     from streamllm.callbacks.manager import CallbackManager as CallbackManager
     from streamllm.callbacks.manager import RunManager as RunManager
     from streamllm.callbacks.tracing import traced as traced
+    from streamllm.chat import AIMessage as AIMessage
+    from streamllm.chat import AIMessageChunk as AIMessageChunk
+    from streamllm.chat import InvalidToolCall as InvalidToolCall
+    from streamllm.chat import ReasoningBlock as ReasoningBlock
+    from streamllm.chat import TextBlock as TextBlock
+    from streamllm.chat import ToolCall as ToolCall
+    from streamllm.chat import ToolCallChunk as ToolCallChunk
     from streamllm.errors import AuthenticationError as AuthenticationError
     from streamllm.errors import BusError as BusError
     from streamllm.errors import ConfigurationError as ConfigurationError
@@ -91,6 +104,7 @@ if TYPE_CHECKING:
 
 #: The public surface: module, then the names it gives (each name once).
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "streamllm.bus": ("Bus", "BusPublisher", "EntriesLost", "MemoryBus", "RedisBus", "RunInfo"),
     "streamllm.callbacks.background": ("BackgroundHandler",),
     "streamllm.callbacks.base": ("AsyncCallbackHandler", "CallbackHandler"),
     "streamllm.callbacks.context": (
@@ -104,6 +118,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "streamllm.callbacks.loop": ("shutdown",),
     "streamllm.callbacks.manager": ("CallbackManager", "RunManager"),
     "streamllm.callbacks.tracing": ("traced",),
+    "streamllm.chat": (
+        "AIMessage",
+        "AIMessageChunk",
+        "InvalidToolCall",
+        "ReasoningBlock",
+        "TextBlock",
+        "ToolCall",
+        "ToolCallChunk",
+    ),
     "streamllm.errors": (
         "AuthenticationError",
         "BusError",
