@@ -296,3 +296,13 @@ def test_unset_slots_are_filled_on_first_read() -> None:
     assert event == NewToken.model_validate(event.model_dump())
     assert raw_extra.__get__(event, NewToken) is None
     assert event.model_fields_set == set(NewToken.model_fields)
+
+
+def test_an_unknown_pydantic_layout_fails_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If pydantic's instance slots change, streamllm refuses to load, not build bad events."""
+    from streamllm import _fast
+
+    _fast._check_pydantic()  # the installed pydantic passes
+    monkeypatch.setattr(BaseModel, "__slots__", ("__dict__", "__pydantic_fields_set__"))
+    with pytest.raises(ImportError, match="supported pydantic"):
+        _fast._check_pydantic()
