@@ -10,6 +10,7 @@ from langchain_core.language_models import FakeListChatModel
 from langchain_core.runnables import RunnableLambda
 
 from streamllm.integrations.langchain import StreamLLMCallbackHandler, from_langchain
+from streamllm.testing import RecordingHandler
 from tests.integrations.conftest import CallRecorder
 
 otel = pytest.importorskip("opentelemetry.sdk.trace")
@@ -83,3 +84,23 @@ def test_opentelemetry_handler_traces_a_langchain_app() -> None:
     assert model.parent.span_id == root.context.span_id
     assert {s.context.trace_id for s in spans.values()} == {root.context.trace_id}
     assert handler._runs == {}
+
+
+def test_the_bus_carries_a_langchain_app_s_trace() -> None:
+    """A BusPublisher behind the bridge publishes every LangChain run; a
+    subscriber to the root's trace reads the whole tree in order and stops at
+    the root's terminal event."""
+    from streamllm.bus import BusPublisher, MemoryBus
+    from streamllm.events import ChainEnd, ChainStart
+
+    bus = MemoryBus()
+    publisher = BusPublisher(bus)
+    rec = RecordingHandler()
+    _app().invoke("ok", config={"callbacks": [StreamLLMCallbackHandler([publisher, rec])]})
+    assert publisher.flush(5)
+    root = rec.events[0]
+    assert isinstance(root, ChainStart)
+    read = [event for _, event in bus.subscribe(trace_id=root.trace_id, after="0")]
+    assert read == rec.events
+    assert isinstance(read[-1], ChainEnd)
+    publisher.close()
