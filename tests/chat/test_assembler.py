@@ -280,3 +280,44 @@ def test_finish_ends_open_blocks_in_position_order() -> None:
     ]
     last, _ = asm.finish()
     assert last.pieces == ()
+
+
+_any_delta = st.builds(
+    ChatDelta,
+    kind=st.sampled_from(
+        ["text", "reasoning", "tool", "tool_call", "start", "end", "usage", "finish", "meta"]
+    ),
+    text=st.sampled_from(["", "a", "{", "}", '{"k": 1}']),
+    index=st.none() | st.integers(0, 2),
+    id=st.none() | st.sampled_from(["x", "y"]),
+    name=st.none() | st.just("f"),
+    signature=st.none() | st.just("s"),
+    block_kind=st.none() | st.sampled_from(["text", "reasoning", "tool_call"]),
+    args=st.none() | st.just({"a": 1}) | st.just("raw"),
+    counts=st.none() | st.just({"prompt_tokens": 1}),
+    metadata=st.none() | st.just({"model_name": "m"}),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_any_delta, max_size=12))
+def test_any_delta_sequence_is_a_message_or_a_protocol_error(deltas: list[ChatDelta]) -> None:
+    """Garbage in: pieces keeping the block rules, or a StreamProtocolError; nothing else."""
+    asm = Assembler()
+    chunks: list[AIMessageChunk] = []
+    try:
+        for d in deltas:
+            pieces = asm.feed(d)
+            if pieces:
+                chunks.append(asm.chunk(pieces))
+    except StreamProtocolError:
+        partial = asm.partial()
+        if chunks:
+            total = sum(chunks)
+            assert isinstance(total, AIMessageChunk)
+            assert total.to_message().content_blocks == partial.content_blocks
+        return
+    last, message = asm.finish()
+    chunks.append(last)
+    _check_blocks(_events(chunks), message.content_blocks, ended=True)
+    assert sum(chunks).to_message() == message  # type: ignore[union-attr]
