@@ -1,9 +1,8 @@
 """The LangChain runs one :class:`StreamLLMCallbackHandler` has seen, as streamllm runs.
 
-:class:`Runs` is the I/O-free core of the handler: it turns each LangChain
-callback into the streamllm event to deliver (the shells in
-:mod:`._callback_handler` deliver it, sync or async) and keeps streamllm's
-guarantees whatever LangChain sends:
+:class:`Runs` is the bookkeeping under :class:`~._translate_in.Inbound` (which
+turns each LangChain callback into the event to deliver): it opens and closes
+runs and keeps streamllm's guarantees whatever LangChain sends:
 
 - each run is a streamllm run of its own (a :class:`RunManager` from a
   :class:`CallbackManager`), so ``seq``, token indexes, the trace id and handler
@@ -41,7 +40,7 @@ from streamllm.events import BaseEvent
 from streamllm.integrations._from_langchain import estimate, result
 from streamllm.outputs import LLMResult, TokenUsage
 
-__all__ = ["Kind", "OpenRun", "Runs", "Step"]
+__all__ = ["Kind", "OpenRun", "Runs"]
 
 _log = get_logger("streamllm.integrations.langchain")
 
@@ -106,10 +105,6 @@ class OpenRun:
                 source="estimated",
             )
         return result(text, finish, usage, self.model, self.run.run_id)
-
-
-#: An open run and the event to deliver for it (None when no handler wants it).
-Step: TypeAlias = tuple[OpenRun, BaseEvent | None]
 
 
 @final
