@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from langchain_core.callbacks import (
     BaseCallbackHandler,
     StdOutCallbackHandler,
@@ -305,3 +307,24 @@ def test_langchain_tracers_build_the_run_tree() -> None:
     assert chat.outputs is not None
     assert chat.outputs["generations"][0][0]["text"] == "Hi there"
     assert text.inputs == {"prompts": ["text"]}
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(
+    st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=20),
+    st.booleans(),
+)
+def test_langchain_chunks_add_up_to_the_result(tokens: list[str], chat: bool) -> None:
+    """Property: whatever the tokens, the LangChain handler gets one call per
+    token, its chunks added LangChain's way give the text on_llm_end reports,
+    and that is the streamed text (derandomized: the same examples each run)."""
+    recorder = CallRecorder()
+    prompt: Any = [{"role": "user", "content": "x"}] if chat else "x"
+    out = _invoke(FakeListLLM(responses=[tokens]), prompt, recorder)
+    calls = recorder.of("on_llm_new_token")
+    assert [a[0] for a, _ in calls] == tokens
+    total = calls[0][1]["chunk"]
+    for _, kw in calls[1:]:
+        total = total + kw["chunk"]
+    (response,), _ = recorder.of("on_llm_end")[0]
+    assert total.text == response.generations[0][0].text == out == "".join(tokens)
