@@ -10,15 +10,17 @@ renumbered after the stream's top and those entries are sent again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, final
 from uuid import UUID
 
 from streamllm.bus.entries import (
+    SCHEMA_FIELD,
     EntriesLost,
     Numbering,
-    encode_event,
     encode_lost,
+    event_body,
     is_root_terminal,
 )
 from streamllm.bus.follow import INDEX, trace_key
@@ -29,23 +31,36 @@ __all__ = ["Batch", "Command", "Pending"]
 
 Command = tuple[Any, ...]
 _TOP = "equal or smaller than the target stream top item"
+_V = (*SCHEMA_FIELD, "e")
 
 
 @final
 class Pending:
-    """One entry of a batch: where it goes, its id, and how far it got."""
+    """One entry of a batch: its XADD (id included), and how far it got."""
 
-    __slots__ = ("entry_id", "fields", "index", "indexed", "trace_id", "tries", "written")
+    __slots__ = ("command", "index", "indexed", "trace_id", "tries", "written")
 
-    def __init__(self, trace_id: UUID, entry_id: str, fields: dict[str, str]) -> None:
+    def __init__(self, trace_id: UUID, command: Command) -> None:
         self.trace_id = trace_id
-        self.entry_id = entry_id
-        self.fields = fields
+        self.command = command
         self.index: dict[str, str] | None = None
         self.written = False
         self.indexed = True
         #: Sends that carried this entry under its current id.
         self.tries = 0
+
+    @property
+    def entry_id(self) -> str:
+        return str(self.command[_ID])
+
+    def renamed(self, entry_id: str) -> None:
+        self.command = (*self.command[:_ID], entry_id, *self.command[_ID + 1 :])
+        self.tries = 0
+        if self.index is not None:
+            self.index["id"] = entry_id
+
+
+_ID = 5  # where the entry id sits in ("XADD", key, "MAXLEN", "~", maxlen, id, *fields)
 
 
 @final
@@ -59,27 +74,47 @@ class Batch:
 
     @classmethod
     def of(
-        cls, events: Sequence[BaseEvent], notices: Sequence[EntriesLost], numbering: Numbering
+        cls,
+        events: Sequence[BaseEvent],
+        notices: Sequence[EntriesLost],
+        numbering: Numbering,
+        maxlen: int,
     ) -> Batch:
-        """Number ``notices`` then ``events`` (the caller holds the numbering's lock)."""
+        """Number ``notices`` then ``events`` (the caller holds the numbering's lock).
+
+        This runs on the publisher's writer thread for every event, so the
+        work per event is kept to the JSON and one tuple.
+        """
+        ms = time.time_ns() // 1_000_000
+        keys: dict[UUID, str] = {}
         entries = []
         for notice in notices:
             fields = encode_lost(notice.run_id or notice.trace_id, notice.count or 0)
-            entries.append(Pending(notice.trace_id, numbering.next(notice.trace_id), fields))
+            flat = [x for pair in fields.items() for x in pair]
+            entry_id = numbering.next(notice.trace_id, ms)
+            command = ("XADD", trace_key(notice.trace_id), "MAXLEN", "~", maxlen, entry_id, *flat)
+            entries.append(Pending(notice.trace_id, command))
         for event in events:
-            pending = Pending(event.trace_id, numbering.next(event.trace_id), encode_event(event))
-            pending.index = index_fields(event, pending.entry_id)
-            pending.indexed = pending.index is None
+            trace = event.trace_id
+            key = keys.get(trace)
+            if key is None:
+                key = keys[trace] = trace_key(trace)
+            entry_id = numbering.next(trace, ms)
+            body = event_body(event)
+            pending = Pending(trace, ("XADD", key, "MAXLEN", "~", maxlen, entry_id, *_V, body))
+            if type(event).phase != "step":
+                pending.index = index_fields(event, entry_id)
+                pending.indexed = pending.index is None
+                if is_root_terminal(event):
+                    numbering.forget(trace)
             entries.append(pending)
-            if is_root_terminal(event):
-                numbering.forget(event.trace_id)
         return cls(entries)
 
     @property
     def done(self) -> bool:
         return all(p.written and p.indexed for p in self.entries)
 
-    def stream_commands(self, maxlen: int, ttl: int) -> tuple[list[Command], list[Pending | None]]:
+    def stream_commands(self, ttl: int) -> tuple[list[Command], list[Pending | None]]:
         """XADDs of the entries not yet written, then one EXPIRE per trace.
 
         Every write pushes the trace's expiry ``ttl`` seconds out, so a stream
@@ -92,10 +127,8 @@ class Batch:
         for p in self.entries:
             if p.written:
                 continue
-            key = trace_key(p.trace_id)
-            keys[key] = None
-            flat = [x for pair in p.fields.items() for x in pair]
-            commands.append(("XADD", key, "MAXLEN", "~", maxlen, p.entry_id, *flat))
+            keys[p.command[1]] = None
+            commands.append(p.command)
             owners.append(p)
             p.tries += 1
         for key in keys:
@@ -129,12 +162,10 @@ class Batch:
     def renumber(self, trace_id: UUID, top: str, numbering: Numbering) -> None:
         """Another writer is ahead in ``trace_id``'s stream: number ours after ``top``."""
         numbering.restart_after(trace_id, top)
+        ms = time.time_ns() // 1_000_000
         for p in self.entries:
             if p.trace_id == trace_id and not p.written:
-                p.entry_id = numbering.next(trace_id)
-                p.tries = 0
-                if p.index is not None:
-                    p.index["id"] = p.entry_id
+                p.renamed(numbering.next(trace_id, ms))
 
     def index_commands(self, index_maxlen: int) -> tuple[list[Command], list[Pending]]:
         """XADDs to the index for written entries that start or end a run."""

@@ -25,16 +25,18 @@ from typing import Literal, final
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticSerializationError
 
 from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, parse_event
 
 __all__ = [
+    "SCHEMA_FIELD",
     "EntriesLost",
     "Item",
     "Numbering",
     "decode",
-    "encode_event",
     "encode_lost",
+    "event_body",
     "is_root_terminal",
     "is_terminal",
     "position",
@@ -78,9 +80,16 @@ def is_root_terminal(event: BaseEvent) -> bool:
     return event.run_id == event.trace_id and type(event).phase in TERMINAL_PHASES
 
 
-def encode_event(event: BaseEvent) -> dict[str, str]:
-    """The fields of the entry that holds ``event``."""
-    return {"v": _VERSION, "e": event.model_dump_json()}
+def event_body(event: BaseEvent) -> bytes | str:
+    """The event's JSON, as fast as pydantic writes it (bytes, no decoding).
+
+    Text with a lone surrogate cannot be written as UTF-8 bytes: such an event
+    takes :meth:`BaseEvent.model_dump_json`, which escapes it.
+    """
+    try:
+        return type(event).__pydantic_serializer__.to_json(event)
+    except PydanticSerializationError:
+        return event.model_dump_json()
 
 
 def encode_lost(run_id: UUID, count: int) -> dict[str, str]:
@@ -89,6 +98,8 @@ def encode_lost(run_id: UUID, count: int) -> dict[str, str]:
 
 
 _VERSION = str(SCHEMA_VERSION)
+#: The first field of every entry: the schema version.
+SCHEMA_FIELD = ("v", _VERSION)
 
 
 def decode(trace_id: UUID, fields: Mapping[str, str]) -> Item:
@@ -133,8 +144,10 @@ class Numbering:
     def __init__(self) -> None:
         self._last: dict[UUID, tuple[int, int]] = {}
 
-    def next(self, trace_id: UUID) -> str:
-        ms = time.time_ns() // 1_000_000
+    def next(self, trace_id: UUID, ms: int | None = None) -> str:
+        """The next id in ``trace_id``'s stream (``ms``: the clock, read once per batch)."""
+        if ms is None:
+            ms = time.time_ns() // 1_000_000
         last = self._last.get(trace_id)
         if last is None:
             n = 0

@@ -150,13 +150,13 @@ class RedisBus(Bus):
     def prepared(self, events: Sequence[BaseEvent], notices: Sequence[EntriesLost] = ()) -> Batch:
         """Number a batch for :meth:`send` (ids are chosen once, kept across retries)."""
         with self._lock:
-            return Batch.of(events, notices, self._numbering)
+            return Batch.of(events, notices, self._numbering, self.maxlen)
 
     def send(self, batch: Batch) -> None:
         """Write what of ``batch`` is not written yet; call again after a BusError."""
         with translated(self._url, "writing"):
             for _ in range(3):
-                commands, owners = batch.stream_commands(self.maxlen, self.ttl)
+                commands, owners = batch.stream_commands(self.ttl)
                 collided = batch.absorb(owners, self._pipe(commands)) if commands else set()
                 if not collided:
                     break
@@ -170,7 +170,10 @@ class RedisBus(Bus):
                 raise BusError(f"writing on {self.url}: Redis refused entries of this batch")
 
     def _pipe(self, commands: list[Command]) -> list[Any]:
-        pipe = self.client.pipeline(transaction=False)
+        client = self.client
+        if not self._cluster:
+            return _send_packed(client.connection_pool, commands)
+        pipe = client.pipeline(transaction=False)
         for command in commands:
             pipe.execute_command(*command)
         return list(pipe.execute(raise_on_error=False))
@@ -194,7 +197,7 @@ class RedisBus(Bus):
         client = await self._aclient()
         with translated(self._url, "writing"):
             for _ in range(3):
-                commands, owners = batch.stream_commands(self.maxlen, self.ttl)
+                commands, owners = batch.stream_commands(self.ttl)
                 collided = batch.absorb(owners, await self._apipe(client, commands))
                 if not collided:
                     break
@@ -354,6 +357,36 @@ class RedisBus(Bus):
         if client is not None:
             await client.aclose()
         self.close()
+
+
+def _send_packed(pool: Any, commands: list[Command]) -> list[Any]:
+    """Write commands in one round trip on one pooled connection; the replies in
+    order, a refused command's error in its place.
+
+    What ``pipeline(transaction=False)`` does for writes, without its per-command
+    bookkeeping and reply callbacks (XADD and EXPIRE replies need none): about a
+    fifth of the publisher's time per event.
+    """
+    from redis.exceptions import ResponseError
+
+    try:
+        conn = pool.get_connection()
+    except TypeError:  # redis-py before 5.3 wants a command name
+        conn = pool.get_connection("XADD")
+    try:
+        conn.send_packed_command(conn.pack_commands(commands))
+        results: list[Any] = []
+        for _ in commands:
+            try:
+                results.append(conn.read_response())
+            except ResponseError as exc:
+                results.append(exc)
+        return results
+    except BaseException:
+        conn.disconnect()  # replies may be left unread: never reuse it
+        raise
+    finally:
+        pool.release(conn)
 
 
 def _pairs(reply: Any) -> list[tuple[str, Entries]]:
