@@ -32,6 +32,7 @@ __all__ = [
     "load_frame",
     "mask",
     "parse_retry_after",
+    "raw_decode",
     "scrub",
     "status_error",
     "stream_error",
@@ -176,7 +177,8 @@ def translate(exc: httpx.HTTPError, provider: str) -> ProviderError:
     return ProviderError(f"{provider}: HTTP error talking to {where}: {type(exc).__name__}")
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+#: json.JSONDecoder.raw_decode (documented): a frame without surrounding whitespace.
+raw_decode = json.JSONDecoder().raw_decode
 
 
 def load_frame(payload: str | bytes, provider: str) -> dict[str, Any]:
@@ -188,7 +190,7 @@ def load_frame(payload: str | bytes, provider: str) -> dict[str, Any]:
         # a frame is one compact JSON text. Anything else (whitespace around
         # it, bytes in another encoding, an error) takes json.loads' path.
         text = payload if isinstance(payload, str) else payload.decode()
-        frame, end = _raw_decode(text)
+        frame, end = raw_decode(text)
         if end != len(text):
             frame = json.loads(payload)
     except ValueError:  # also UnicodeDecodeError and JSONDecodeError

@@ -73,10 +73,11 @@ class FrameParser:
 
     def feed(self, data: bytes) -> list[GenerationChunk]:
         out: list[GenerationChunk] = []
+        step = self._frame
         try:
             for frame in self._decode(data):
                 if not self.done:
-                    self._frame(frame, out)
+                    step(frame, out)
         except StreamLLMError as exc:
             if not out:
                 raise

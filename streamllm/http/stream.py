@@ -248,10 +248,13 @@ def _attempt(
             deadline.reading = False
             if data is None:
                 break
+            got = False  # a token in this read: the idle deadline restarts after it
             for chunk in parser.feed(data):
                 yield chunk
                 if chunk.text:
-                    deadline.token()
+                    got = True
+            if got:
+                deadline.token()
             if policy.after_read(parser, deadline):
                 _drain(reads)
                 break
@@ -334,10 +337,13 @@ async def _aattempt(
                 deadline.reading = False
             if data is None:
                 break
+            got = False  # a token in this read: the idle deadline restarts after it
             for chunk in parser.feed(data):
                 yield chunk
                 if chunk.text:
-                    deadline.token()
+                    got = True
+            if got:
+                deadline.token()
             if policy.after_read(parser, deadline):
                 await _adrain(reads)
                 break

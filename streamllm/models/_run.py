@@ -101,6 +101,20 @@ async def _aclose(it: Any) -> None:
         await aclose()
 
 
+def _cancellable(
+    chunks: Iterator[GenerationChunk], cancel: threading.Event
+) -> Generator[GenerationChunk, None, None]:
+    """``chunks``, ending with ``CancelledError`` once ``cancel`` is set (a batch
+    that stops): checked after each chunk, outside the drivers' hot loop."""
+    try:
+        for chunk in chunks:
+            yield chunk
+            if cancel.is_set():
+                raise asyncio.CancelledError("batch cancelled")
+    finally:
+        _close(chunks)
+
+
 def drive(
     call: Call,
     run: RunManager,
@@ -118,7 +132,7 @@ def drive(
     it: Any = None
     try:
         emit(call.start(run))
-        it = call.chunks()
+        it = call.chunks() if cancel is None else _cancellable(call.chunks(), cancel)
         want = tokens and run.wants_tokens()
         for chunk in it:
             if chunk.finish_reason is not None or chunk.usage is not None:
@@ -133,8 +147,6 @@ def drive(
                 if want:
                     emit(run.token_event(text, chunk.extras))
                 yield text
-            if cancel is not None and cancel.is_set():
-                raise asyncio.CancelledError("batch cancelled")
         it = None
     except BaseException as exc:
         _close(it)

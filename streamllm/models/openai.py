@@ -13,7 +13,7 @@ from typing import Any, ClassVar, final
 from pydantic import Field
 
 from streamllm.errors import StreamProtocolError
-from streamllm.http.errors import load_frame, stream_error
+from streamllm.http.errors import load_frame, raw_decode, stream_error
 from streamllm.http.parser import FrameParser, HTTPRequest
 from streamllm.http.sse import SSEDecoder, SSEEvent
 from streamllm.models.http import HTTPProvider
@@ -55,7 +55,12 @@ class _Parser(FrameParser):
             if self._usage is not None:
                 out.append(GenerationChunk(usage=self._usage))
             return
-        frame = load_frame(payload, self._provider)
+        try:  # load_frame's fast path, inline: this runs once per token
+            frame, end = raw_decode(payload)
+        except ValueError:
+            end = -1
+        if end != len(payload) or type(frame) is not dict:
+            frame = load_frame(payload, self._provider)
         if event.event == "error" or "error" in frame:
             raise stream_error(self._provider, frame.get("error", frame))
         choices = frame.get("choices")
