@@ -1,19 +1,19 @@
 """The typed lifecycle events (DESIGN.md section 2).
 
 Every event is a frozen pydantic model; together they form one discriminated
-union on ``type``, :data:`Event`. What an event holds is read-only too: its
-mappings are :class:`~streamllm._frozen.FrozenDict`\\ s, so a handler cannot
-change what the next handler (or the model) sees. A JSON line written by
-:func:`event_json` and read back through :func:`parse_event` gives an equal
-event::
+union on ``type``, :data:`Event`. What an event holds is read-only too (its
+mappings and lists are the read-only ones of :mod:`streamllm._frozen`), so a
+handler cannot change what the next handler, or the model, sees. A JSON line
+written by :func:`event_json` and read back through :func:`parse_event` gives
+an equal event, whatever text it holds::
 
     >>> from streamllm.events import event_json, parse_event
     >>> parse_event(event_json(event)) == event   # doctest: +SKIP
     True
 
-A new kind of event is a class here (with its ``slot``, ``hook`` and
-``phase``), a member of :data:`Event` and of :data:`EVENT_CLASSES`, and
-nothing else: the callbacks layer reads the rest from these class variables.
+A new kind of event is a class here (with its ``slot``, ``hook``, ``phase``
+and ``droppable``), a member of :data:`Event` and of :data:`EVENT_CLASSES`,
+and nothing else: the callbacks layer reads the rest from these class variables.
 """
 
 from __future__ import annotations
