@@ -108,3 +108,12 @@ def anthropic_scripts(draw: st.DrawFn) -> tuple[list[ChatDelta], list[tuple[str,
     starts = [d.index for d in deltas if d.kind == "start"]
     expected = [specs[i] for i in starts if i is not None]
     return deltas, expected
+
+
+def object_or_none(args_text: str) -> dict[str, Any] | None:
+    """What a tool call's raw arguments should parse to, computed naively: an object or None."""
+    try:
+        args = json.loads(args_text) if args_text.strip() else {}
+    except ValueError:
+        return None
+    return args if isinstance(args, dict) else None

@@ -20,7 +20,7 @@ from streamllm.chat import (
     ToolCall,
 )
 from streamllm.errors import StreamProtocolError
-from tests.chat.strategies import anthropic_scripts, openai_scripts
+from tests.chat.strategies import anthropic_scripts, object_or_none, openai_scripts
 
 scripts = openai_scripts() | anthropic_scripts()
 
@@ -72,14 +72,9 @@ def _expected_blocks(expected: list[tuple[str, Any]]) -> list[tuple[Any, ...]]:
     for kind, value in expected:
         if kind == "tool_call":
             call_id, name, text = value
-            try:
-                args = json.loads(text) if text.strip() else {}
-            except ValueError:
-                args = None
+            args = object_or_none(text)
             out.append(
-                ("call", call_id, name, args)
-                if isinstance(args, dict)
-                else ("bad", call_id, name, text)
+                ("bad", call_id, name, text) if args is None else ("call", call_id, name, args)
             )
         else:
             out.append((kind, value))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import operator
 from typing import Any
 
@@ -22,7 +21,7 @@ from streamllm.chat import (
     ToolCallChunk,
 )
 from streamllm.outputs import TokenUsage
-from tests.chat.strategies import openai_scripts
+from tests.chat.strategies import object_or_none, openai_scripts
 
 
 def _stream(deltas: list[Any]) -> tuple[list[AIMessageChunk], AIMessage]:
@@ -63,11 +62,8 @@ def _parsed(ref: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
     for kind, value in ref:
         if kind == "tool_call":
             call_id, name, text = value
-            try:
-                args = json.loads(text) if text.strip() else {}
-            except ValueError:
-                args = None
-            out.append((kind, (call_id, name, args if isinstance(args, dict) else text)))
+            args = object_or_none(text)
+            out.append((kind, (call_id, name, text if args is None else args)))
         else:
             out.append((kind, value))
     return out
