@@ -80,11 +80,11 @@ class Call:
         if isinstance(exc, HandlerError):
             run.clear_failure()
         reason = reason_for(exc)
-        partial = self.result(run, outcome) if run.wants(LLMError.kind) else _EMPTY_RESULT
+        partial = self.result(run, outcome) if run.wants(LLMError.slot) else _EMPTY_RESULT
         return run.error_event(exc, reason, partial), reason == "failed"
 
     def success(self, run: RunManager, outcome: Outcome, need_result: bool) -> Any:
-        if need_result or run.wants(LLMEnd.kind):
+        if need_result or run.wants(LLMEnd.slot):
             outcome.result = self.result(run, outcome)
         return run.end_event(outcome.result if outcome.result is not None else _EMPTY_RESULT)
 

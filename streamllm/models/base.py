@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
 )
 
+from streamllm._frozen import freeze_mapping
 from streamllm.callbacks.manager import RunManager, check_metadata
 from streamllm.callbacks.registry import Entry, resolve, resolve_all
 from streamllm.errors import ConfigurationError
@@ -172,7 +173,9 @@ class BaseLLM(BatchMethods, BaseModel):
                 and not key.endswith("api_key")
             }
             params["provider"] = self.provider
-            cache.params = params
+            # Read-only: LLMStart hands it to every handler, and a write there
+            # must not change this run's request or any later one (issue 11.3).
+            params = cache.params = freeze_mapping(params, "invocation_params")
         return params
 
     def _stream(self, request: Request) -> Iterator[GenerationChunk]:

@@ -38,7 +38,9 @@ class _FakeBase(BaseLLM):
     model: str = "fake"
     usage: TokenUsage | None = None
 
-    _counter: itertools.count[int] = PrivateAttr(default_factory=itertools.count)
+    # Iterator[int], not itertools.count[int]: pydantic 2.7 evaluates the
+    # annotation, and itertools.count is not subscriptable at run time.
+    _counter: Iterator[int] = PrivateAttr(default_factory=itertools.count)
 
     def _next(self) -> list[str]:
         # next() on itertools.count is atomic: safe from many threads. The

@@ -31,9 +31,15 @@ def text(t: str) -> bytes:
 
 START = event(
     "message_start",
-    message={"id": "msg_1", "type": "message", "role": "assistant", "content": [],
-             "model": "claude", "stop_reason": None, "usage": {"input_tokens": 12,
-                                                               "output_tokens": 1}},
+    message={
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": "claude",
+        "stop_reason": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1},
+    },
 )
 GOOD = [
     START,
@@ -42,8 +48,11 @@ GOOD = [
     text("Hello"),
     text(" there"),
     event("content_block_stop", index=0),
-    event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
-          usage={"output_tokens": 2}),
+    event(
+        "message_delta",
+        delta={"stop_reason": "end_turn", "stop_sequence": None},
+        usage={"output_tokens": 2},
+    ),
     event("message_delta", delta={}, usage={"output_tokens": 7}),
     event("message_stop"),
 ]
@@ -64,7 +73,8 @@ class Server:
 def make(events: list[bytes] | httpx.Response, **kwargs: Any) -> tuple[ChatAnthropic, Server]:
     """A model answered by ``events`` (or a whole response)."""
     response = (
-        events if isinstance(events, httpx.Response)
+        events
+        if isinstance(events, httpx.Response)
         else httpx.Response(200, content=b"".join(events))
     )
     server = Server(response)

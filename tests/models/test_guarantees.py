@@ -156,7 +156,7 @@ def check(
         for got, want in zip(results, answers, strict=True):
             assert want.startswith(got)
     # Every failure was counted, and the caller never saw one.
-    expected = sum(1 for e in flaky.events if HOOKS[e.kind] in flaky.fail_on)
+    expected = sum(1 for e in flaky.events if HOOKS[e.slot] in flaky.fail_on)
     assert handler_failures.by_handler.get("Flaky", 0) == expected
 
 

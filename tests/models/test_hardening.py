@@ -178,3 +178,27 @@ def test_http_fields_do_not_coerce(field: str, value: Any) -> None:
 def test_ints_are_still_accepted_for_float_fields() -> None:
     model = ChatOpenAI(base_url="http://127.0.0.1:1/v1", idle_timeout=5, temperature=1)
     assert model.idle_timeout == 5
+
+
+# -- 11.3 (the model's side): invocation_params are read-only ----------------------
+
+
+class Writes(CallbackHandler):
+    def __init__(self) -> None:
+        self.refused = 0
+
+    def on_llm_start(self, event: Any) -> None:
+        try:
+            event.invocation_params["temperature"] = 2.0
+        except TypeError:
+            self.refused += 1
+
+
+def test_a_handler_cannot_change_the_models_parameters() -> None:
+    """Before: LLMStart.invocation_params was the model's cached dict, so a
+    handler's write changed this request and every later one."""
+    model, writer = FakeListLLM(responses=["x"], temperature=0.5), Writes()
+    model.invoke("hi", callbacks=[writer])
+    model.invoke("hi", callbacks=[writer])
+    assert writer.refused == 2
+    assert model.invocation_params["temperature"] == 0.5

@@ -42,8 +42,9 @@ async def test_stream_and_done_line_usage(
 
 def test_parameters_go_in_options(ollama_server: OllamaServer) -> None:
     """max_tokens becomes num_predict; extra options are merged in."""
-    with Ollama(base_url=ollama_server.url, max_tokens=2, temperature=0.0,
-                options={"seed": 1}) as model:
+    with Ollama(
+        base_url=ollama_server.url, max_tokens=2, temperature=0.0, options={"seed": 1}
+    ) as model:
         result = model.generate(["hi"])
     assert result.text == "".join(TOKENS[:2])
     assert result.finish_reason == "length"
@@ -60,9 +61,10 @@ def test_endpoint_can_be_forced(ollama_server: OllamaServer) -> None:
 
 def test_missing_model_is_a_status_error(ollama_server: OllamaServer) -> None:
     """Ollama's 404 with {"error": ...} becomes ProviderStatusError with that message."""
-    with Ollama(base_url=ollama_server.url, model="missing") as model, pytest.raises(
-        ProviderStatusError, match="not found, try pulling it first"
-    ) as info:
+    with (
+        Ollama(base_url=ollama_server.url, model="missing") as model,
+        pytest.raises(ProviderStatusError, match="not found, try pulling it first") as info,
+    ):
         model.invoke("hi")
     assert info.value.status_code == 404
 
@@ -70,8 +72,9 @@ def test_missing_model_is_a_status_error(ollama_server: OllamaServer) -> None:
 def test_error_line_mid_stream(ollama_server: OllamaServer) -> None:
     """An {"error": ...} line after a token is a ProviderError; the partial text is kept."""
     recorder = RecordingHandler()
-    with Ollama(base_url=ollama_server.url, model="broken") as model, pytest.raises(
-        ProviderError, match="error was encountered"
+    with (
+        Ollama(base_url=ollama_server.url, model="broken") as model,
+        pytest.raises(ProviderError, match="error was encountered"),
     ):
         model.invoke("hi", callbacks=[recorder])
     terminal = recorder.events[-1]
@@ -81,8 +84,9 @@ def test_error_line_mid_stream(ollama_server: OllamaServer) -> None:
 
 def test_stream_without_done_line(ollama_server: OllamaServer) -> None:
     """A body that ends before the done line is a StreamProtocolError."""
-    with Ollama(base_url=ollama_server.url, model="nodone") as model, pytest.raises(
-        StreamProtocolError, match="done line"
+    with (
+        Ollama(base_url=ollama_server.url, model="nodone") as model,
+        pytest.raises(StreamProtocolError, match="done line"),
     ):
         model.invoke("hi")
 

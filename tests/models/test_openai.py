@@ -198,8 +198,13 @@ async def test_error_event_keeps_partial_text() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthenticationError), (403, AuthenticationError), (400, ProviderStatusError),
-     (429, RateLimitError), (500, ProviderStatusError)],
+    [
+        (401, AuthenticationError),
+        (403, AuthenticationError),
+        (400, ProviderStatusError),
+        (429, RateLimitError),
+        (500, ProviderStatusError),
+    ],
 )
 async def test_status_errors(mode: str, status: int, error: type[ProviderStatusError]) -> None:
     """HTTP errors map to their types with the server's message (after retries if any)."""
@@ -224,8 +229,9 @@ async def test_retry_after_is_honoured(mode: str, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(time, "sleep", slept.append)
     monkeypatch.setattr(asyncio, "sleep", fake_async_sleep)
-    limited = httpx.Response(429, json={"error": {"message": "slow down"}},
-                             headers={"retry-after": "3"})
+    limited = httpx.Response(
+        429, json={"error": {"message": "slow down"}}, headers={"retry-after": "3"}
+    )
     server = Server(limited, lambda: stream_response(GOOD))
     tokens, recorder = await collect(make(ChatOpenAI, server), mode)
     assert tokens == ["Hi", " there"]
@@ -264,5 +270,8 @@ def test_transport_fields_stay_out_of_invocation_params() -> None:
     """Generation parameters are reported; URLs, keys, timeouts and clients are not."""
     params = ChatOpenAI(base_url="http://127.0.0.1:1/v1", api_key="sk-x", max_tokens=3)
     assert params.invocation_params == {
-        "model": "gpt-4o-mini", "max_tokens": 3, "n": 1, "provider": "openai"
+        "model": "gpt-4o-mini",
+        "max_tokens": 3,
+        "n": 1,
+        "provider": "openai",
     }

@@ -44,8 +44,11 @@ class Reply:
         self, status: int = 200, content_type: str = "text/event-stream", **headers: str
     ) -> None:
         """Send the status line and headers of a chunked response."""
-        lines = [f"HTTP/1.1 {status} X", f"content-type: {content_type}",
-                 "transfer-encoding: chunked"]
+        lines = [
+            f"HTTP/1.1 {status} X",
+            f"content-type: {content_type}",
+            "transfer-encoding: chunked",
+        ]
         lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
         await self.writer.drain()
@@ -67,11 +70,15 @@ class Reply:
         self.writer.write(b"0\r\n\r\n")
         await self.writer.drain()
 
-    async def full(self, status: int, body: bytes, content_type: str = "application/json",
-                   **headers: str) -> None:
+    async def full(
+        self, status: int, body: bytes, content_type: str = "application/json", **headers: str
+    ) -> None:
         """Send a whole response with a Content-Length body."""
-        lines = [f"HTTP/1.1 {status} X", f"content-type: {content_type}",
-                 f"content-length: {len(body)}"]
+        lines = [
+            f"HTTP/1.1 {status} X",
+            f"content-type: {content_type}",
+            f"content-length: {len(body)}",
+        ]
         lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         await self.writer.drain()
