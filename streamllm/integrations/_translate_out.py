@@ -14,7 +14,8 @@ from typing import Any, Final, TypeAlias, final
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import get_buffer_string
+from langchain_core.messages import AIMessageChunk, get_buffer_string
+from langchain_core.outputs import ChatGenerationChunk
 
 from streamllm.events import (
     BaseEvent,
@@ -47,16 +48,18 @@ _CHAT_START: Final = "on_chat_model_start"
 class RunState:
     """What a model run's later events need from its start."""
 
-    __slots__ = ("chat", "message_id", "parent_run_id", "tags")
+    __slots__ = ("chat", "message_id", "parent_run_id", "streamed", "tags")
 
     def __init__(self, chat: bool, run_id: UUID, parent_run_id: UUID | None, tags: list[str]):
         self.chat = chat
+        self.streamed = False
         self.message_id = f"{LC_ID_PREFIX}{run_id}"
         self.parent_run_id = parent_run_id
         self.tags = tags
 
     def chunk(self, token: str, extras: Mapping[str, Any] | None) -> Any:
         """The LangChain ``chunk`` for one streamed token of this run."""
+        self.streamed = True
         if self.chat:
             return chat_chunk(token, self.message_id, extras)
         return text_chunk(token, extras)
@@ -128,6 +131,17 @@ class Translator:
         if name != _CHAT_START or not self.llm:
             return None
         return "on_llm_start", (ser, [get_buffer_string(m) for m in messages]), kwargs
+
+    def last_chunk(self, event: LLMEnd) -> Call | None:
+        """LangChain's empty closing chunk (``chunk_position="last"``), which its
+        chat models stream after the last token of a streamed run."""
+        run = self.runs.get(event.run_id)
+        if run is None or not (run.chat and run.streamed and self.llm):
+            return None
+        message = AIMessageChunk(content="", chunk_position="last", id=run.message_id)
+        kwargs = {"chunk": ChatGenerationChunk(message=message), "run_id": event.run_id}
+        kwargs.update(parent_run_id=run.parent_run_id, tags=run.tags)
+        return "on_llm_new_token", ("",), kwargs
 
     def end(self, event: LLMEnd) -> Call | None:
         run = self.runs.pop(event.run_id, None)

@@ -91,6 +91,10 @@ class _StreamingLangChainHandler(LangChainHandler):
             tags=run.tags,
         )
 
+    def on_llm_end(self, event: LLMEnd) -> None:
+        self._call(self._t.last_chunk(event))
+        super().on_llm_end(event)
+
     def on_block_start(self, event: Any) -> None:
         self._call(self._t.block(event))
 
@@ -165,6 +169,10 @@ class _AsyncStreamingLangChainHandler(AsyncLangChainHandler):
             parent_run_id=run.parent_run_id,
             tags=run.tags,
         )
+
+    async def on_llm_end(self, event: LLMEnd) -> None:
+        await self._call(self._t.last_chunk(event))
+        await super().on_llm_end(event)
 
     async def on_block_start(self, event: Any) -> None:
         await self._call(self._t.block(event))

@@ -229,7 +229,7 @@ def test_ignore_flags_act_as_in_langchain() -> None:
         "on_llm_start",
         *["on_llm_new_token"] * 2,
         "on_llm_end",
-        *["on_llm_new_token"] * 2,
+        *["on_llm_new_token"] * 3,  # a chat run: LangChain's empty closing chunk last
         "on_llm_end",
         "on_chain_end",
     ]
@@ -303,7 +303,8 @@ def test_langchain_tracers_build_the_run_tree() -> None:
     assert "KeyError" in (root.error or "")
     chat, text = root.child_runs
     assert chat.run_type == text.run_type == "llm"
-    assert [e["name"] for e in chat.events] == ["start", "new_token", "new_token", "end"]
+    # Two tokens, then LangChain's empty closing chunk of a chat stream.
+    assert [e["name"] for e in chat.events] == ["start", *["new_token"] * 3, "end"]
     assert chat.outputs is not None
     assert chat.outputs["generations"][0][0]["text"] == "Hi there"
     assert text.inputs == {"prompts": ["text"]}
@@ -316,12 +317,17 @@ def test_langchain_tracers_build_the_run_tree() -> None:
 )
 def test_langchain_chunks_add_up_to_the_result(tokens: list[str], chat: bool) -> None:
     """Property: whatever the tokens, the LangChain handler gets one call per
-    token, its chunks added LangChain's way give the text on_llm_end reports,
-    and that is the streamed text (derandomized: the same examples each run)."""
+    token (and a chat run LangChain's closing chunk), its chunks added
+    LangChain's way give the text on_llm_end reports, and that is the streamed
+    text (derandomized: the same examples each run)."""
     recorder = CallRecorder()
     prompt: Any = [{"role": "user", "content": "x"}] if chat else "x"
     out = _invoke(FakeListLLM(responses=[tokens]), prompt, recorder)
     calls = recorder.of("on_llm_new_token")
+    if chat:  # LangChain's chat models close a stream with an empty chunk
+        *calls, (closing, kw) = calls
+        assert closing == ("",)
+        assert kw["chunk"].message.chunk_position == "last"
     assert [a[0] for a, _ in calls] == tokens
     total = calls[0][1]["chunk"]
     for _, kw in calls[1:]:
