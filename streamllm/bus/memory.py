@@ -183,12 +183,26 @@ class MemoryBus(Bus):
             for trace in self._streams:
                 if trace not in cursors:
                     cursors[trace] = Cursor(trace, "0")
+        now = time.monotonic()
+        if now >= self._next_purge:
+            self._purge(now)
         out: list[tuple[str, Item]] = []
         for trace, cursor in cursors.items():
             stream = self._streams.get(trace)
-            if stream is not None and not cursor.ended:
+            if cursor.ended:
+                continue
+            if stream is not None:
                 out.extend(cursor.feed(stream.after(cursor.last)))
+            elif not follow_new and self._root_ended(trace):
+                out.append(cursor.expired())  # gone: waiting for it would never end
         return out
+
+    def _root_ended(self, trace: UUID) -> bool:
+        key = str(trace)
+        for fields in reversed(self._index):
+            if fields["trace"] == fields["run"] == key:
+                return fields["phase"] != "start"
+        return False
 
     def subscribe(
         self, trace_id: UUID | str | None = None, after: str = "0"

@@ -14,9 +14,11 @@ import asyncio
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, final
 from uuid import UUID
 
+from streamllm.bus import steps
 from streamllm.bus.base import Bus, LostCallback, as_uuid
 from streamllm.bus.batch import Batch, Command
 from streamllm.bus.cursor import start_id
@@ -24,6 +26,7 @@ from streamllm.bus.entries import EntriesLost, Item, Numbering
 from streamllm.bus.errors import BusError, redact, translated
 from streamllm.bus.follow import INDEX, Entries, Follower, items, trace_key
 from streamllm.bus.runs import RunInfo, fold
+from streamllm.bus.steps import Reads, Step, Steps, Writes
 from streamllm.events import BaseEvent
 
 __all__ = ["RedisBus"]
@@ -145,47 +148,62 @@ class RedisBus(Bus):
         with translated(self._url, "ping"):
             self.client.ping()
 
+    # -- talking to Redis: the two shells of streamllm.bus.steps ---------------
+
+    def _do(self, client: Any, step: Step) -> Any:
+        if isinstance(step, Writes) and not self._cluster:
+            return _send_packed(client.connection_pool, step)
+        if isinstance(step, Reads | Writes):
+            pipe = client.pipeline(transaction=False)
+            for command in step:
+                pipe.execute_command(*command)
+            return pipe.execute(raise_on_error=False)
+        return client.execute_command(*step)
+
+    async def _ado(self, client: Any, step: Step) -> Any:
+        if isinstance(step, Reads | Writes):
+            pipe = client.pipeline(transaction=False)
+            for command in step:
+                pipe.execute_command(*command)
+            return await pipe.execute(raise_on_error=False)
+        return await client.execute_command(*step)
+
+    def _drive(self, ops: Steps) -> Any:
+        client = self.client
+        try:
+            step = next(ops)
+            while True:
+                step = ops.send(self._do(client, step))
+        except StopIteration as stop:
+            return stop.value
+
+    async def _adrive(self, ops: Steps) -> Any:
+        client = await self._aclient()
+        try:
+            step = next(ops)
+            while True:
+                step = ops.send(await self._ado(client, step))
+        except StopIteration as stop:
+            return stop.value
+
+    @contextmanager
+    def _numbers(self) -> Iterator[Numbering]:
+        with self._lock:
+            yield self._numbering
+
     # -- writing -------------------------------------------------------------
 
     def prepared(self, events: Sequence[BaseEvent], notices: Sequence[EntriesLost] = ()) -> Batch:
         """Number a batch for :meth:`send` (ids are chosen once, kept across retries)."""
-        with self._lock:
-            return Batch.of(events, notices, self._numbering, self.maxlen)
+        with self._numbers() as numbering:
+            return Batch.of(events, notices, numbering, self.maxlen)
 
     def send(self, batch: Batch) -> None:
         """Write what of ``batch`` is not written yet; call again after a BusError."""
         with translated(self._url, "writing"):
-            for _ in range(3):
-                commands, owners = batch.stream_commands(self.ttl)
-                collided = batch.absorb(owners, self._pipe(commands)) if commands else set()
-                if not collided:
-                    break
-                self._renumber(batch, collided, [self._top(t) for t in collided])
-            commands, index_owners = batch.index_commands(self.index_maxlen)
-            if commands:
-                results = self._pipe(commands)
-                for pending, result in zip(index_owners, results, strict=True):
-                    pending.indexed = not isinstance(result, Exception)
-            if not batch.done:
-                raise BusError(f"writing on {self.url}: Redis refused entries of this batch")
-
-    def _pipe(self, commands: list[Command]) -> list[Any]:
-        client = self.client
-        if not self._cluster:
-            return _send_packed(client.connection_pool, commands)
-        pipe = client.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        return list(pipe.execute(raise_on_error=False))
-
-    def _top(self, trace: UUID) -> str:
-        info = self.client.xinfo_stream(trace_key(trace))
-        return str(info["last-generated-id"])
-
-    def _renumber(self, batch: Batch, traces: Iterable[UUID], tops: Iterable[str]) -> None:
-        with self._lock:
-            for trace, top in zip(traces, tops, strict=True):
-                batch.renumber(trace, top, self._numbering)
+            done = self._drive(steps.send(batch, self.ttl, self.index_maxlen, self._numbers()))
+        if not done:
+            raise BusError(f"writing on {self.url}: Redis refused entries of this batch")
 
     def publish(self, event: BaseEvent) -> str:
         batch = self.prepared([event])
@@ -194,32 +212,12 @@ class RedisBus(Bus):
 
     async def apublish(self, event: BaseEvent) -> str:
         batch = self.prepared([event])
-        client = await self._aclient()
         with translated(self._url, "writing"):
-            for _ in range(3):
-                commands, owners = batch.stream_commands(self.ttl)
-                collided = batch.absorb(owners, await self._apipe(client, commands))
-                if not collided:
-                    break
-                tops = [
-                    (await client.xinfo_stream(trace_key(t)))["last-generated-id"] for t in collided
-                ]
-                self._renumber(batch, collided, tops)
-            commands, index_owners = batch.index_commands(self.index_maxlen)
-            if commands:
-                results = await self._apipe(client, commands)
-                for pending, result in zip(index_owners, results, strict=True):
-                    pending.indexed = not isinstance(result, Exception)
-        if not batch.done:
+            ops = steps.send(batch, self.ttl, self.index_maxlen, self._numbers())
+            done = await self._adrive(ops)
+        if not done:
             raise BusError(f"writing on {self.url}: Redis refused the entry")
         return batch.entries[-1].entry_id
-
-    @staticmethod
-    async def _apipe(client: Any, commands: list[Command]) -> list[Any]:
-        pipe = client.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        return list(await pipe.execute(raise_on_error=False))
 
     # -- reading -------------------------------------------------------------
 
@@ -241,86 +239,48 @@ class RedisBus(Bus):
             entries = await client.xrange(INDEX)
         return fold([fields for _, fields in entries], limit)
 
-    def _last_entries(self, traces: Iterable[UUID]) -> dict[UUID, tuple[str, Item]]:
-        keys = list(traces)
-        pipe = self.client.pipeline(transaction=False)
-        for trace in keys:
-            pipe.xrevrange(trace_key(trace), count=1)
-        found = {}
-        for trace, result in zip(keys, pipe.execute(), strict=True):
-            if result:
-                found[trace] = items(trace, result)[0]
-        return found
-
-    def _follower(self, trace_id: UUID | str | None, after: str) -> Follower:
-        with translated(self._url, "subscribing"):
-            if trace_id is not None:
-                trace = as_uuid(trace_id)
-                return Follower.one(trace, after, self._last_entries([trace]).get(trace))
-            index: Entries = self.client.xrange(INDEX)
-            if after != "$":
-                return Follower.every(index, after)
-            traces = {UUID(f["trace"]) for _, f in index}
-            last = {t: entry[0] for t, entry in self._last_entries(traces).items()}
-            return Follower.every(index, after, last)
-
     def subscribe(
         self, trace_id: UUID | str | None = None, after: str = "0"
     ) -> Iterator[tuple[str, Item]]:
-        follower = self._follower(trace_id, after)
+        trace = None if trace_id is None else as_uuid(trace_id)
+        with translated(self._url, "subscribing"):
+            follower: Follower = self._drive(steps.follower(trace, after))
         client = self.client
         while not follower.ended:
-            plan = follower.plan()
+            step = steps.read_plan(follower.plan(), bool(self._cluster), _BLOCK_MS)
+            expired = None
             with translated(self._url, "reading"):
-                if self._cluster and len(plan) > 1:
-                    reply = _merge(
-                        self._pipe(
-                            [("XREAD", "COUNT", 500, "STREAMS", k, v) for k, v in plan.items()]
-                        )
-                    )
-                    if not reply:
-                        threading.Event().wait(_POLL_S)
-                else:
-                    reply = client.xread(plan, count=500, block=_BLOCK_MS)
-            if not reply and follower.single and self._gone(next(iter(follower.cursors))):
-                yield next(iter(follower.cursors.values())).expired()
+                reply = _reply(step, self._do(client, step))
+                if not reply and isinstance(step, Reads):
+                    threading.Event().wait(_POLL_S)
+                if not reply and trace and self._drive(steps.gone(trace, self.index_maxlen)):
+                    expired = follower.cursors[trace].expired()
+            if expired is not None:
+                yield expired
                 return
-            yield from follower.take(_pairs(reply))
+            yield from follower.take(reply)
 
     async def asubscribe(
         self, trace_id: UUID | str | None = None, after: str = "0"
     ) -> AsyncIterator[tuple[str, Item]]:
-        follower = await asyncio.to_thread(self._follower, trace_id, after)
+        trace = None if trace_id is None else as_uuid(trace_id)
+        with translated(self._url, "subscribing"):
+            follower: Follower = await self._adrive(steps.follower(trace, after))
         client = await self._aclient()
         while not follower.ended:
-            plan = follower.plan()
+            step = steps.read_plan(follower.plan(), bool(self._cluster), _BLOCK_MS)
+            expired = None
             with translated(self._url, "reading"):
-                if self._cluster and len(plan) > 1:
-                    cmds = [("XREAD", "COUNT", 500, "STREAMS", k, v) for k, v in plan.items()]
-                    reply = _merge(await self._apipe(client, cmds))
-                    if not reply:
-                        await asyncio.sleep(_POLL_S)
-                else:
-                    reply = await client.xread(plan, count=500, block=_BLOCK_MS)
-            if (
-                not reply
-                and follower.single
-                and await asyncio.to_thread(self._gone, next(iter(follower.cursors)))
-            ):
-                yield next(iter(follower.cursors.values())).expired()
+                reply = _reply(step, await self._ado(client, step))
+                if not reply and isinstance(step, Reads):
+                    await asyncio.sleep(_POLL_S)
+                if not reply and trace and await self._adrive(steps.gone(trace, self.index_maxlen)):
+                    expired = follower.cursors[trace].expired()
+            if expired is not None:
+                yield expired
                 return
-            for item in follower.take(_pairs(reply)):
+            for item in follower.take(reply):
                 yield item
-
-    def _gone(self, trace: UUID) -> bool:
-        """True when the trace's stream is missing and the index says it ended."""
-        with translated(self._url, "reading"):
-            if self.client.exists(trace_key(trace)):
-                return False
-            for _, fields in self.client.xrevrange(INDEX, count=self.index_maxlen):
-                if fields["trace"] == fields["run"] == str(trace):
-                    return bool(fields["phase"] != "start")
-        return False
 
     # -- consumer groups -----------------------------------------------------
 
@@ -398,11 +358,13 @@ def _pairs(reply: Any) -> list[tuple[str, Entries]]:
     return [(key, entries) for key, entries in reply]
 
 
-def _merge(results: list[Any]) -> list[Any]:
-    merged: list[Any] = []
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-        if result:
-            merged.extend(_pairs(result))
+def _reply(step: Step, result: Any) -> list[tuple[str, Entries]]:
+    """An XREAD's answer (or a pipeline of them) as (key, entries) pairs."""
+    if not isinstance(step, Reads):
+        return _pairs(result)
+    merged: list[tuple[str, Entries]] = []
+    for one in result:
+        if isinstance(one, Exception):
+            raise one
+        merged.extend(_pairs(one))
     return merged

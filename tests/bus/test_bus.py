@@ -140,6 +140,9 @@ def test_stream_expires_ttl_after_the_root_terminal(any_bus: Bus) -> None:
     assert any_bus.read(seen[0].trace_id)
     time.sleep(2.2)
     assert any_bus.read(seen[0].trace_id) == []
+    # A subscriber that comes later is told, rather than left waiting for an end.
+    [(_, notice)] = list(any_bus.subscribe(seen[0].trace_id))
+    assert notice == EntriesLost(trace_id=seen[0].trace_id, count=None, why="expired")
 
 
 class _Gate(MemoryBus):
