@@ -6,6 +6,8 @@ code written against a ``Bus`` runs on either.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -115,19 +117,36 @@ class Bus(ABC):
         *,
         on_lost: LostCallback | None = None,
     ) -> None:
-        """:meth:`consume` for async code: runs until cancelled.
+        """:meth:`consume` for async code: runs until cancelled (or the bus fails).
 
-        The handlers run on a worker thread (async ones on that thread's own
-        loop), so a slow handler never holds up the caller's event loop.
+        The consumer runs on a thread of its own (async handlers on that
+        thread's loop), so a slow handler never holds up the caller's loop;
+        cancelling stops it after the read in progress.
         """
-        import asyncio
-
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
         stop = threading.Event()
-        task = asyncio.to_thread(
-            self.consume, group, consumer, handlers, stop=stop, on_lost=on_lost
-        )
+
+        def settle(error: BaseException | None) -> None:
+            if finished.done():
+                return
+            if error is None:
+                finished.set_result(None)
+            else:
+                finished.set_exception(error)
+
+        def work() -> None:
+            error: BaseException | None = None
+            try:
+                self.consume(group, consumer, handlers, stop=stop, on_lost=on_lost)
+            except BaseException as exc:  # handed to the awaiting task
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, error)
+
+        threading.Thread(target=work, name=f"streamllm-bus-{consumer}", daemon=True).start()
         try:
-            await task
+            await finished
         finally:
             stop.set()
 

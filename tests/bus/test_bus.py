@@ -241,3 +241,22 @@ def test_replay_takes_a_bus_as_its_source(any_bus: Bus) -> None:
     recorder = RecordingHandler()
     assert replay(any_bus, [recorder]) == first + second
     assert recorder.events == first + second
+
+
+async def test_aconsume_hands_events_to_handlers_until_cancelled(any_bus: Bus) -> None:
+    """aconsume runs a group member from async code; cancelling it stops it."""
+    handled: list[BaseEvent] = []
+    task = asyncio.create_task(any_bus.aconsume("g", "solo", [handled.append]))
+    await asyncio.sleep(0.3)
+    seen = run_published(MemoryBus())
+    for event in seen:
+        await any_bus.apublish(event)
+    for _ in range(200):
+        if len(handled) == len(seen):
+            break
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert handled == seen
+    await any_bus.aclose()
