@@ -102,11 +102,15 @@ class Bus(ABC):
         *,
         stop: threading.Event | None = None,
         on_lost: LostCallback | None = None,
+        start: str = "$",
     ) -> None:
         """Hand every trace's events to ``handlers``, as one member of ``group``.
 
         Each trace goes to one consumer of the group at a time, in order; every
-        event is handled once by the group. Runs until ``stop`` is set.
+        event is handled once by the group. Entries the group can no longer
+        read (trimmed, expired) go to ``on_lost`` as :class:`EntriesLost`. A
+        new group starts with the traces that start after it (``start="$"``)
+        or with every trace the bus holds (``"0"``). Runs until ``stop`` is set.
         """
 
     async def aconsume(

@@ -260,3 +260,24 @@ async def test_aconsume_hands_events_to_handlers_until_cancelled(any_bus: Bus) -
         await task
     assert handled == seen
     await any_bus.aclose()
+
+
+def test_a_consumer_behind_a_trimmed_stream_is_told_how_many_it_lost(any_bus: Bus) -> None:
+    """A group that reaches a trace after maxlen trimmed it: on_lost gets the count,
+    and the handlers get the rest, in order."""
+    any_bus.maxlen = 50  # type: ignore[attr-defined]
+    seen = run_published(any_bus, " ".join(["tok"] * 400))
+    handled: list[BaseEvent] = []
+    lost: list[EntriesLost] = []
+    stop = threading.Event()
+
+    def handle(event: BaseEvent) -> None:
+        handled.append(event)
+        if event.type == "llm_end":
+            stop.set()
+
+    any_bus.consume("late", "c", [handle], stop=stop, on_lost=lost.append, start="0")
+    assert [n.why for n in lost] == ["trimmed"]
+    assert lost[0].count is not None
+    assert lost[0].count + len(handled) == len(seen)
+    assert handled == seen[-len(handled) :]
