@@ -18,7 +18,7 @@ from streamllm.chat.chunks import AIMessageChunk
 from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.inputs import ChatInput, Message, Role, to_chat_messages
 from streamllm.chat.message import AIMessage
-from streamllm.chat.partial_json import parse_partial_json
+from streamllm.chat.partial_json import PartialJSON, parse_partial_json
 from streamllm.chat.pieces import BlockChunk, ToolCallChunk
 from streamllm.chat.script import deltas_for
 from streamllm.chat.tools_schema import (
@@ -42,6 +42,7 @@ __all__ = [
     "InvalidToolCall",
     "Message",
     "NamedTool",
+    "PartialJSON",
     "ReasoningBlock",
     "Role",
     "TextBlock",

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamllm.chat import parse_partial_json
-from tests.chat.strategies import json_objects
+from streamllm.chat import PartialJSON, parse_partial_json
+from tests.chat.strategies import json_objects, split
 
 
 def _grows(a: Any, b: Any) -> bool:
@@ -73,3 +73,35 @@ def test_invalid_json_stops_where_it_breaks() -> None:
     """What comes before the first invalid token is kept."""
     assert parse_partial_json('{"a": 1, "b": nope, "c": 2}') == {"a": 1}
     assert parse_partial_json('{"a": "x\\q"}') == {}
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_objects, st.booleans(), st.data())
+def test_fed_fragment_by_fragment_it_agrees_with_a_full_parse(
+    obj: dict[str, Any], pretty: bool, data: st.DataObject
+) -> None:
+    """PartialJSON, resuming at the member still arriving, gives what a full re-parse gives."""
+    text = json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False)
+    fragments = data.draw(st.composite(lambda draw: split(draw, text))())
+    parser = PartialJSON()
+    so_far = ""
+    for fragment in [*fragments, ""]:
+        so_far += fragment
+        assert parser.feed(fragment) == parse_partial_json(so_far), so_far
+    assert parser.feed(" ") == obj
+
+
+def test_partial_json_before_and_around_the_object() -> None:
+    """None before the brace and for a non-object; an empty object; a trailing comma waits."""
+    p = PartialJSON()
+    assert p.feed("  ") is None
+    assert p.feed("{") == {}
+    assert p.feed(" }") == {}
+    q = PartialJSON()
+    assert [q.feed(f) for f in ['{"a": 1, ', "", '"b": [1', "]}"]] == [
+        {"a": 1},
+        {"a": 1},
+        {"a": 1, "b": []},
+        {"a": 1, "b": [1]},
+    ]
+    assert PartialJSON().feed("[1]") is None
