@@ -87,8 +87,6 @@ class BaseEvent(BaseModel):
     hook: ClassVar[str]
     phase: ClassVar[Phase]
     droppable: ClassVar[bool] = False
-    #: The former name of ``slot``, kept while the callbacks move over.
-    kind: ClassVar[int]
 
     run_id: UUID
     parent_run_id: UUID | None = None
@@ -254,7 +252,6 @@ HOOKS: tuple[str, ...] = tuple(cls.hook for cls in EVENT_CLASSES)
 for _slot, _cls in enumerate(EVENT_CLASSES):
     if _cls.slot != _slot:  # pragma: no cover - a programming error, caught at import
         raise AssertionError(f"{_cls.__name__}.slot is {_cls.slot}, expected {_slot}")
-    _cls.kind = _slot
 
 
 @functools.cache

@@ -306,3 +306,8 @@ def test_an_unknown_pydantic_layout_fails_at_import(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(BaseModel, "__slots__", ("__dict__", "__pydantic_fields_set__"))
     with pytest.raises(ImportError, match="supported pydantic"):
         _fast._check_pydantic()
+
+
+def test_event_classes_leave_the_name_kind_free() -> None:
+    """The name `kind` stays free for fields (BlockStart has one); the index is `slot`."""
+    assert not any(hasattr(cls, "kind") for cls in EVENT_CLASSES)
