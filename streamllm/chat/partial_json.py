@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = ["PartialJSON", "parse_partial_json"]
@@ -34,7 +35,8 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _TAIL_ESCAPE = re.compile(r"(\\+)(u[0-9a-fA-F]{0,4})?$")
 # A high surrogate's digits: its pair may still follow.
 _HIGH_SURROGATE = re.compile(r"u[dD][89abAB][0-9a-fA-F]{2}$")
-_scanstring = json.decoder.scanstring
+# The typeshed stubs do not declare it; it is json's public C string scanner.
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _DECODER: Final = json.JSONDecoder(strict=False)
 _LITERALS: Final = (("true", True), ("false", False), ("null", None))
 _DELIMITERS = frozenset(" \t\n\r,]}")
