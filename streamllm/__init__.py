@@ -23,19 +23,19 @@ if TYPE_CHECKING:
     from streamllm.bus import MemoryBus as MemoryBus
     from streamllm.bus import RedisBus as RedisBus
     from streamllm.bus import RunInfo as RunInfo
-    from streamllm.callbacks.background import BackgroundHandler as BackgroundHandler
-    from streamllm.callbacks.base import AsyncCallbackHandler as AsyncCallbackHandler
-    from streamllm.callbacks.base import CallbackHandler as CallbackHandler
-    from streamllm.callbacks.context import add_global_handler as add_global_handler
-    from streamllm.callbacks.context import copy_context_executor as copy_context_executor
-    from streamllm.callbacks.context import remove_global_handler as remove_global_handler
-    from streamllm.callbacks.context import set_global_handlers as set_global_handlers
-    from streamllm.callbacks.context import tracing as tracing
-    from streamllm.callbacks.failures import handler_failures as handler_failures
-    from streamllm.callbacks.loop import shutdown as shutdown
-    from streamllm.callbacks.manager import CallbackManager as CallbackManager
-    from streamllm.callbacks.manager import RunManager as RunManager
-    from streamllm.callbacks.tracing import traced as traced
+    from streamllm.callbacks import AsyncCallbackHandler as AsyncCallbackHandler
+    from streamllm.callbacks import BackgroundHandler as BackgroundHandler
+    from streamllm.callbacks import CallbackHandler as CallbackHandler
+    from streamllm.callbacks import CallbackManager as CallbackManager
+    from streamllm.callbacks import RunManager as RunManager
+    from streamllm.callbacks import add_global_handler as add_global_handler
+    from streamllm.callbacks import copy_context_executor as copy_context_executor
+    from streamllm.callbacks import handler_failures as handler_failures
+    from streamllm.callbacks import remove_global_handler as remove_global_handler
+    from streamllm.callbacks import set_global_handlers as set_global_handlers
+    from streamllm.callbacks import shutdown as shutdown
+    from streamllm.callbacks import traced as traced
+    from streamllm.callbacks import tracing as tracing
     from streamllm.chat import AIMessage as AIMessage
     from streamllm.chat import AIMessageChunk as AIMessageChunk
     from streamllm.chat import InvalidToolCall as InvalidToolCall
@@ -105,19 +105,21 @@ if TYPE_CHECKING:
 #: The public surface: module, then the names it gives (each name once).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "streamllm.bus": ("Bus", "BusPublisher", "EntriesLost", "MemoryBus", "RedisBus", "RunInfo"),
-    "streamllm.callbacks.background": ("BackgroundHandler",),
-    "streamllm.callbacks.base": ("AsyncCallbackHandler", "CallbackHandler"),
-    "streamllm.callbacks.context": (
+    "streamllm.callbacks": (
+        "AsyncCallbackHandler",
+        "BackgroundHandler",
+        "CallbackHandler",
+        "CallbackManager",
+        "RunManager",
         "add_global_handler",
         "copy_context_executor",
+        "handler_failures",
         "remove_global_handler",
         "set_global_handlers",
+        "shutdown",
+        "traced",
         "tracing",
     ),
-    "streamllm.callbacks.failures": ("handler_failures",),
-    "streamllm.callbacks.loop": ("shutdown",),
-    "streamllm.callbacks.manager": ("CallbackManager", "RunManager"),
-    "streamllm.callbacks.tracing": ("traced",),
     "streamllm.chat": (
         "AIMessage",
         "AIMessageChunk",
