@@ -12,6 +12,9 @@ from streamllm.chat.tools_schema import ToolSpec
 __all__ = ["arguments_text", "count", "mapping", "openai_style_tools"]
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def count(value: Any) -> int | None:
     """A token count from the wire, or None when absent or not a count."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -21,7 +24,7 @@ def count(value: Any) -> int | None:
 
 def mapping(value: Any) -> Mapping[str, Any]:
     """``value`` when it is a JSON object, else an empty one (wire data is not trusted)."""
-    return value if isinstance(value, Mapping) else {}
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
 def arguments_text(call: ToolCall | InvalidToolCall) -> str:

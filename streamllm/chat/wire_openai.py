@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 
+_new = tuple.__new__
+_NO_FIELDS = (None,) * (len(ChatDelta._fields) - 2)
+
+
 def openai_deltas(frame: Mapping[str, Any]) -> list[ChatDelta]:
     """The deltas in one stream frame (only the first choice: ``n`` is 1).
 
@@ -35,17 +39,18 @@ def openai_deltas(frame: Mapping[str, Any]) -> list[ChatDelta]:
     """
     out: list[ChatDelta] = []
     choices = frame.get("choices")
-    if choices and isinstance(choices, list):
+    if choices and type(choices) is list:
         choice = mapping(choices[0])
         delta = mapping(choice.get("delta"))
         if "role" in delta:  # the first frame of the message
             out.append(_meta(frame))
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if reasoning and isinstance(reasoning, str):
-            out.append(ChatDelta("reasoning", reasoning))
+        if reasoning and type(reasoning) is str:
+            out.append(_new(ChatDelta, ("reasoning", reasoning, *_NO_FIELDS)))
         content = delta.get("content")
-        if content and isinstance(content, str):
-            out.append(ChatDelta("text", content))
+        if content and type(content) is str:
+            # The hot path: built without NamedTuple's Python-level __new__.
+            out.append(_new(ChatDelta, ("text", content, *_NO_FIELDS)))
         calls = delta.get("tool_calls")
         if calls and isinstance(calls, list):
             for call in calls:
