@@ -17,8 +17,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
+from streamllm._cli_common import Parser
 from streamllm._cli_output import EventLines
 from streamllm.errors import ConfigurationError
 
@@ -27,11 +28,6 @@ __all__ = ["tail", "worker"]
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 BUS_VAR = "STREAMLLM_BUS"
 HANDLERS = "otel, logging, jsonl:PATH, counter"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ConfigurationError(f"{message} (see '{self.prog} --help')")
 
 
 def _bus_option(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -45,7 +41,7 @@ def _bus_option(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def tail_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="streamllm tail", description="Follow events on a bus, live.")
+    parser = Parser(prog="streamllm tail", description="Follow events on a bus, live.")
     _bus_option(parser, required=False)
     parser.add_argument("--trace", metavar="ID", help="one trace only (ends after its root's end)")
     parser.add_argument(
@@ -57,7 +53,7 @@ def tail_parser() -> argparse.ArgumentParser:
 
 
 def worker_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="streamllm worker", description="Run handlers on a bus's events.")
+    parser = Parser(prog="streamllm worker", description="Run handlers on a bus's events.")
     _bus_option(parser, required=True)
     parser.add_argument("--group", required=True, metavar="NAME", help="the consumer group")
     parser.add_argument(

@@ -9,13 +9,22 @@ back. Every error is one line on stderr. Exit codes: 0 done, 1 the run failed,
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TextIO
 
+from streamllm._cli_common import (
+    DEFAULT_MAX_TOKENS,
+    KEY_VARIABLES,
+    PROVIDERS,
+    SHOW,
+    Parser,
+    UsageError,
+    build_model,
+    positive_int,
+)
 from streamllm._cli_output import (
     EventLines,
     JSONLines,
@@ -33,39 +42,22 @@ from streamllm.handlers import (
     TokenCounter,
     replay,
 )
-from streamllm.models.base import BaseLLM, LLMInput
+from streamllm.models.base import LLMInput
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROVIDERS",
+    "UsageError",
+    "main",
+]
+
+# The former names, for code that still imports them from here (use _cli_common).
+_Parser, _positive_int, _build_model = Parser, positive_int, build_model
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-PROVIDERS = ("local", "openai", "chat-openai", "anthropic", "ollama", "fake")
-SHOW = ("tokens", "usage", "latency", "events")
-DEFAULT_MAX_TOKENS = 256
-# Hosted providers: (module, class, key variable, default model).
-_HOSTED: dict[str, tuple[str, str, str | None, str]] = {
-    "openai": ("streamllm.models.openai", "OpenAI", "OPENAI_API_KEY", "gpt-3.5-turbo-instruct"),
-    "chat-openai": ("streamllm.models.openai", "ChatOpenAI", "OPENAI_API_KEY", "gpt-4o-mini"),
-    "anthropic": (
-        "streamllm.models.anthropic",
-        "ChatAnthropic",
-        "ANTHROPIC_API_KEY",
-        "claude-3-5-haiku-latest",
-    ),
-    "ollama": ("streamllm.models.ollama", "Ollama", None, "llama3.2"),
-}
-_KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-
-
-class UsageError(Exception):
-    """Bad command-line usage: one line on stderr, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but its errors become one line (no usage block) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def _show_list(value: str) -> frozenset[str]:
@@ -76,16 +68,6 @@ def _show_list(value: str) -> frozenset[str]:
             f"unknown --show name(s) {', '.join(unknown)} (choose from {','.join(SHOW)})"
         )
     return names
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, not {value!r}")
-    return number
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -104,7 +86,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def run_parser() -> argparse.ArgumentParser:
     """The parser of ``streamllm PROMPT``."""
-    parser = _Parser(
+    parser = Parser(
         prog="streamllm",
         description="Stream a model's answer token by token and show every event of the call.",
         epilog="Play a recording back: streamllm replay FILE [--show ...] [--json]. "
@@ -125,7 +107,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", help="server URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument(
         "--max-tokens",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_TOKENS,
         metavar="N",
         help=f"most tokens to generate (default: {DEFAULT_MAX_TOKENS})",
@@ -147,7 +129,7 @@ def run_parser() -> argparse.ArgumentParser:
 
 def replay_parser() -> argparse.ArgumentParser:
     """The parser of ``streamllm replay FILE``."""
-    parser = _Parser(
+    parser = Parser(
         prog="streamllm replay",
         description="Play a recording (from --record) back through the chosen handlers.",
     )
@@ -173,48 +155,6 @@ def _read_prompt(prompt: str) -> str:
     if not text.strip():
         raise UsageError("the prompt is empty")
     return text
-
-
-def _build_model(args: argparse.Namespace, prompt: str) -> BaseLLM:
-    provider: str = args.provider
-    params: dict[str, Any] = {"max_tokens": args.max_tokens}
-    if args.temperature is not None:
-        params["temperature"] = args.temperature
-    if provider == "local":
-        from streamllm.models.llamacpp import LlamaCpp
-
-        model = LlamaCpp(model_path=args.model, **params)
-        model.load()  # a missing file or extra is a usage error, found before the run
-        return model
-    if provider == "fake":
-        from streamllm.models.fake import FakeListLLM
-
-        # The fake provider echoes the prompt, word by word: no model, no network.
-        return FakeListLLM(
-            responses=[prompt], delay=args.delay, model=args.model or "fake", **params
-        )
-    if provider not in _HOSTED:
-        raise UsageError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
-    module, name, key_variable, default_model = _HOSTED[provider]
-    if key_variable and not args.base_url and not os.environ.get(key_variable):
-        raise UsageError(
-            f"--provider {provider} needs an API key: set {key_variable}, "
-            "or point --base-url at a server that needs none"
-        )
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise UsageError(f"provider {provider!r} is not available in this installation") from None
-    if args.model is None and args.base_url and key_variable:
-        # Another server than the vendor's: its model is not the vendor's default
-        # (and must not be priced as one). llama-server and most local servers
-        # serve whatever they loaded, whatever the name.
-        default_model = "local"
-    params["model"] = args.model or default_model
-    if args.base_url:
-        params["base_url"] = args.base_url
-    built: BaseLLM = cls(**params)
-    return built
 
 
 def _input(prompt: str, system: str | None) -> LLMInput:
@@ -270,7 +210,7 @@ class _Output:
 def _run(argv: Sequence[str]) -> int:
     args = run_parser().parse_args(argv)
     prompt = _read_prompt(args.prompt)
-    model = _build_model(args, prompt)
+    model = build_model(args, prompt)
     output = _Output(args.show, args.json, args.record)
     try:
         stream = model.stream(_input(prompt, args.system), callbacks=output.handlers)
@@ -300,7 +240,7 @@ def _replay(argv: Sequence[str]) -> int:
 
 def _scrub(message: str) -> str:
     """Never print an API key, even if a message somewhere quotes one."""
-    for variable in _KEY_VARIABLES:
+    for variable in KEY_VARIABLES:
         key = os.environ.get(variable)
         if key and len(key) >= 4:
             message = message.replace(key, "***")
