@@ -19,7 +19,6 @@ freeze its parameters once and every run passes them on for free.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, NoReturn
@@ -97,8 +96,9 @@ def freeze(value: Any, where: str = "value") -> Any:
     """
     try:
         return _freeze(value)
-    except _NotJson as exc:
-        raise exc.error(f"{where}{''.join(reversed(exc.path))} {exc.what}") from None
+    except _NotJson:
+        path, what, error = _first_problem(value)
+        raise error(f"{where}{path} {what}") from None
 
 
 def freeze_mapping(value: Mapping[str, Any], where: str = "value") -> FrozenDict:
@@ -112,14 +112,10 @@ def freeze_mapping(value: Mapping[str, Any], where: str = "value") -> FrozenDict
 
 
 class _NotJson(Exception):
-    """Raised inside the walk; :func:`freeze` turns it into the public error with its path."""
-
-    def __init__(self, what: str, error: type[Exception]) -> None:
-        self.what, self.error = what, error
-        self.path: list[str] = []
+    """The walk met a value that is not JSON; :func:`_first_problem` says where."""
 
 
-_TERMINAL_VALUES = (str, bool, int, type(None), FrozenDict, FrozenList)
+_LEAVES = frozenset({str, int, bool, type(None), FrozenDict, FrozenList})
 _new_dict = dict.__new__
 _new_list = list.__new__
 _fill_dict = dict.update
@@ -127,40 +123,57 @@ _fill_list = list.extend
 
 
 def _freeze(value: Any) -> Any:
-    # The happy path builds no path strings: the walk runs once per call's
-    # metadata and per chunk that carries provider extras.
-    if isinstance(value, _TERMINAL_VALUES):
+    # Runs per call on its metadata and per chunk that carries provider extras
+    # (logprobs: dozens of values), so the common types are matched exactly
+    # first and no error path is built unless something is wrong.
+    kind = type(value)
+    if kind in _LEAVES:
         return value
-    if isinstance(value, float):
-        if math.isfinite(value):
+    if kind is float:
+        if value - value == 0.0:  # false for NaN and the infinities
             return value
-        raise _NotJson(f"is {value!r}: JSON has no NaN or infinity", ValueError)
-    if isinstance(value, Mapping):
+        raise _NotJson
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         plain = {}
         for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise _NotJson
+            plain[key] = _freeze(item)
+        frozen_dict = _new_dict(FrozenDict)
+        _fill_dict(frozen_dict, plain)
+        return frozen_dict
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
+        frozen_list = _new_list(FrozenList)
+        _fill_list(frozen_list, [_freeze(item) for item in value])
+        return frozen_list
+    if isinstance(value, str | int):  # subclasses: enums and the like
+        return value
+    if isinstance(value, float):
+        return _freeze(float(value))
+    raise _NotJson
+
+
+def _first_problem(value: Any) -> tuple[str, str, type[Exception]]:
+    """The path, description and error type of the first non-JSON part of ``value``."""
+    if isinstance(value, float):
+        return "", f"is {value!r}: JSON has no NaN or infinity", ValueError
+    if isinstance(value, Mapping):
+        for key, item in value.items():
             if not isinstance(key, str):
-                raise _NotJson(f"has the key {key!r}: JSON object keys are strings", TypeError)
+                return "", f"has the key {key!r}: JSON object keys are strings", TypeError
             try:
-                frozen = _freeze(item)
-            except _NotJson as exc:
-                exc.path.append(f"[{key!r}]")
-                raise
-            plain[key] = frozen
-        out = _new_dict(FrozenDict)
-        _fill_dict(out, plain)
-        return out
+                _freeze(item)
+            except _NotJson:
+                path, what, error = _first_problem(item)
+                return f"[{key!r}]{path}", what, error
     if isinstance(value, list | tuple):
-        items = []
-        for i, item in enumerate(value):
+        for index, item in enumerate(value):
             try:
-                items.append(_freeze(item))
-            except _NotJson as exc:
-                exc.path.append(f"[{i}]")
-                raise
-        out_list = _new_list(FrozenList)
-        _fill_list(out_list, items)
-        return out_list
-    raise _NotJson(f"is a {type(value).__name__}, which is not a JSON value", TypeError)
+                _freeze(item)
+            except _NotJson:
+                path, what, error = _first_problem(item)
+                return f"[{index}]{path}", what, error
+    return "", f"is a {type(value).__name__}, which is not a JSON value", TypeError
 
 
 #: The field type of read-only JSON objects on events: validation freezes the
