@@ -115,3 +115,12 @@ def test_import_streamllm_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_name_exported_twice_is_refused() -> None:
+    """The one table cannot give one name from two modules."""
+    from streamllm._lazy import by_name
+
+    assert by_name({"a.b": ("X", "Y"), "a.c": ("Z",)}) == {"X": "a.b", "Y": "a.b", "Z": "a.c"}
+    with pytest.raises(ValueError, match=r"'X' is exported from both a\.b and a\.c"):
+        by_name({"a.b": ("X",), "a.c": ("X",)})
