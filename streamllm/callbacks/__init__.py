@@ -8,7 +8,9 @@ modules are small and named for what they hold: ``base`` (handler classes),
 (the one delivery path and its failure policy), ``manager`` and ``run`` (the
 callback and run managers), ``loop`` (async handlers for sync code),
 ``background`` (``BackgroundHandler``), ``context`` (global and scoped
-handlers), ``chain`` and ``tracing`` (``traced``), ``env`` (``STREAMLLM_TRACING``).
+handlers), ``chain`` and ``parent_runs`` (``traced``), ``env``
+(``STREAMLLM_TRACING``). No module is named like an exported name: importing
+the module would replace the name on the package.
 """
 
 from typing import TYPE_CHECKING
@@ -30,9 +32,9 @@ if TYPE_CHECKING:
     from streamllm.callbacks.failures import HandlerFailures, handler_failures
     from streamllm.callbacks.loop import shutdown
     from streamllm.callbacks.manager import CallbackManager
+    from streamllm.callbacks.parent_runs import Traced, traced
     from streamllm.callbacks.registry import Handler
     from streamllm.callbacks.run import RunManager
-    from streamllm.callbacks.tracing import Traced, traced
 
 # The one table: name -> module. __all__ and the TYPE_CHECKING block follow it
 # (tests/callbacks/test_package.py checks they agree).
@@ -47,7 +49,7 @@ _LAZY = {
     "HandlerWrapper": "streamllm.callbacks.base",
     "Overflow": "streamllm.callbacks.background",
     "RunManager": "streamllm.callbacks.run",
-    "Traced": "streamllm.callbacks.tracing",
+    "Traced": "streamllm.callbacks.parent_runs",
     "add_global_handler": "streamllm.callbacks.context",
     "copy_context_executor": "streamllm.callbacks.context",
     "handler_failures": "streamllm.callbacks.failures",
@@ -55,7 +57,7 @@ _LAZY = {
     "reset_env_tracing": "streamllm.callbacks.env",
     "set_global_handlers": "streamllm.callbacks.context",
     "shutdown": "streamllm.callbacks.loop",
-    "traced": "streamllm.callbacks.tracing",
+    "traced": "streamllm.callbacks.parent_runs",
     "tracing": "streamllm.callbacks.context",
 }
 

@@ -37,12 +37,19 @@ def deliver(targets: tuple[Target, ...], event: Any, failures: Failures) -> None
 
 
 async def adeliver(
-    targets: tuple[Target, ...], event: Any, failures: Failures, *, deferred: bool = False
+    targets: tuple[Target, ...],
+    event: Any,
+    failures: Failures,
+    *,
+    deferred: bool = False,
+    after: Callable[[Any], None] | None = None,
 ) -> None:
     """Call every hook in ``targets`` with ``event``, in order, awaiting async ones.
 
     ``deferred`` marks failures of async hooks run for sync code (see
-    :class:`~streamllm.callbacks.failures.Failures`).
+    :class:`~streamllm.callbacks.failures.Failures`); ``after(event)`` runs once
+    every hook has (the run manager sends the signal there), so a caller can
+    hand this coroutine on instead of awaiting it in one of its own.
     """
     for entry, fn, is_async in targets:
         try:
@@ -56,6 +63,8 @@ async def adeliver(
             # Being cancelled: only sync hooks can still see the event.
             _rest(tuple(t for t in targets if not t[2] or t[0] is entry), entry, event, failures)
             raise
+    if after is not None:
+        after(event)
 
 
 def _rest(targets: tuple[Target, ...], failed: Entry, event: Any, failures: Failures) -> None:

@@ -149,8 +149,10 @@ def _name_of(obj: object) -> str:
 
 
 def _resolve_object(handler: CallbackHandler | AsyncCallbackHandler) -> Entry:
-    names, is_async = _layout(type(handler))
-    hooks = tuple(getattr(handler, n) if n is not None else None for n in names)
+    layout = _layouts.get(type(handler))
+    names, is_async = layout if layout is not None else _layout(type(handler))
+    # A list comprehension: this runs for every handler passed per call.
+    hooks = tuple([getattr(handler, n) if n is not None else None for n in names])
     if isinstance(handler, HandlerWrapper):
         # The wrapper receives exactly the kinds the wrapped handler wants.
         inner = resolve(handler.wrapped)

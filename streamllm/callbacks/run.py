@@ -20,7 +20,7 @@ matching error event (``reason="failed"``) in its place and the caller gets the
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from typing import Any, final
 from uuid import UUID
 
@@ -53,6 +53,19 @@ __all__ = ["Mode", "RunManager"]
 
 
 _TOKEN = NewToken.slot
+
+
+@final
+class _Done:
+    """An awaitable that is already done (``aemit(None)``), without a coroutine."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return iter(())  # type: ignore[return-value]
+
+
+_DONE = _Done()
 _TOKEN_SIGNAL = SIGNALS[_TOKEN]
 _time = time.time
 _monotonic = time.monotonic
@@ -187,6 +200,23 @@ class RunManager:
             data["chunk"] = extras  # checked and frozen where the chunk was built
         return trusted_event(NewToken, data)
 
+    def token(self, text: str, extras: Mapping[str, Any] | None) -> None:
+        """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
+        call only when :meth:`wants_tokens`). Raises like :meth:`emit`."""
+        event = self.token_event(text, extras)
+        failures = self._failures
+        deliver(self._inline[_TOKEN], event, failures)
+        if _TOKEN_SIGNAL.receivers or self._sinks or failures.error is not None:
+            self._post(event)
+
+    def atoken(self, text: str, extras: Mapping[str, Any] | None) -> Awaitable[None]:
+        """Async :meth:`token` (await it): async hooks are awaited inline."""
+        event = self.token_event(text, extras)
+        t = self._t
+        # _post only when it has work: a signal receiver, or a failure to raise.
+        after = self._post if t.strict or _TOKEN_SIGNAL.receivers else None
+        return adeliver(t.ordered[_TOKEN], event, self._failures, after=after)
+
     def start_event(
         self,
         model: str,
@@ -251,28 +281,25 @@ class RunManager:
         """
         if event is None:
             return
-        slot = event.slot
+        deliver(self._inline[event.slot], event, self._failures)
+        self._post(event)
+
+    def _post(self, event: BaseEvent) -> None:
+        """After the handlers: the signal, the drains, a raise_error failure."""
         failures = self._failures
-        deliver(self._inline[slot], event, failures)
-        if SIGNALS[slot].receivers:
+        if SIGNALS[event.slot].receivers:
             send_signal(event, self.sender, failures)
-        if self._sinks:
-            for sink in self._sinks:
-                sink.put(event)
+        for sink in self._sinks:
+            sink.put(event)
         if failures.error is not None:
             raise failures.take()  # type: ignore[misc]
 
-    async def aemit(self, event: BaseEvent | None) -> None:
-        """Deliver a start or step event in async code: sync hooks inline, async
-        hooks awaited (the terminal one goes through :meth:`afinish`)."""
+    def aemit(self, event: BaseEvent | None) -> Awaitable[None]:
+        """Deliver a start or step event in async code (await it): sync hooks
+        inline, async hooks awaited (the terminal one goes through :meth:`afinish`)."""
         if event is None:
-            return
-        failures = self._failures
-        await adeliver(self._t.ordered[event.slot], event, failures)
-        if SIGNALS[event.slot].receivers:
-            send_signal(event, self.sender, failures)
-        if failures.error is not None:
-            raise failures.take()  # type: ignore[misc]
+            return _DONE
+        return adeliver(self._t.ordered[event.slot], event, self._failures, after=self._post)
 
     def finish(self, event: BaseEvent | None, *, wait: bool = True) -> None:
         """Deliver the terminal event, let async handlers drain (not when

@@ -52,6 +52,7 @@ class Tables:
         "inline",
         "ordered",
         "stray",
+        "strict",
         "strict_async",
         "wanted",
     )
@@ -86,6 +87,8 @@ class Tables:
         self.has_drain = any(drain)
         self.has_stray = stray is not None and any(stray)
         self.wanted = tuple(map(bool, ordered))
+        #: Whether any handler has raise_error (else nothing can stop the run).
+        self.strict = strict
         #: Whether an async raise_error hook runs from sync code: the end then
         #: waits for it (see the run module's docstring).
         self.strict_async = strict and sync and any(t[0].raise_error for d in drain for t in d)

@@ -39,6 +39,21 @@ def test_public_names_import_from_the_package() -> None:
     assert checked == set(callbacks.__all__)
 
 
+def test_no_exported_name_is_shadowed_by_a_submodule() -> None:
+    """Importing every submodule leaves each exported name what it is (a module
+    named like an export, e.g. tracing.py beside tracing(), would replace it)."""
+    import importlib
+    import pkgutil
+
+    modules = [m.name for m in pkgutil.iter_modules(callbacks.__path__)]
+    for name in modules:
+        importlib.import_module(f"streamllm.callbacks.{name}")
+    assert not set(modules) & set(callbacks.__all__)
+    from streamllm.callbacks import tracing
+
+    assert callable(tracing)
+
+
 def test_run_manager_docs_name_methods_that_exist() -> None:
     """Every method the run manager's docs point to exists."""
     docs = (run_module.__doc__ or "") + (run_module.RunManager.__doc__ or "")

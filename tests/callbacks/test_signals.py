@@ -17,7 +17,7 @@ from streamllm import (
     handler_failures,
     signals,
 )
-from streamllm.callbacks.tracing import traced
+from streamllm.callbacks.parent_runs import traced
 from streamllm.testing import RecordingHandler
 
 

@@ -27,7 +27,7 @@ from streamllm import (
 )
 from streamllm.callbacks.context import current_parent
 from streamllm.callbacks.env import reset_env_tracing
-from streamllm.callbacks.tracing import traced
+from streamllm.callbacks.parent_runs import traced
 from streamllm.events import BaseEvent
 from streamllm.handlers.recorder import read_recording
 from streamllm.testing import RecordingHandler

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from streamllm import FakeListLLM, GenerationChunk, ProviderConnectionError, TokenUsage
-from streamllm.callbacks.tracing import traced
+from streamllm.callbacks.parent_runs import traced
 from streamllm.handlers import otel
 from streamllm.handlers.otel import OpenTelemetryHandler
 from streamllm.models._run import Request
