@@ -13,7 +13,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+)
 from typing import Any, final
 
 import httpx
@@ -282,10 +289,13 @@ def _drain(reads: Iterator[bytes]) -> None:
 
 
 async def astream(
-    policy: Policy, client: httpx.AsyncClient, request: Request
+    policy: Policy,
+    get_client: Callable[[], Awaitable[httpx.AsyncClient]],
+    request: Request,
 ) -> AsyncGenerator[GenerationChunk, None]:
-    """Async :func:`stream`."""
+    """Async :func:`stream`; the client is asked for in the running loop."""
     try:
+        client = await get_client()
         retry = 0
         while True:
             deadline = policy.deadline()

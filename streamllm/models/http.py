@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -162,15 +162,12 @@ class HTTPProvider(BaseLLM):
         client = self.http_client or self._clients.sync()
         return wire.stream(self._policy(), client, request)
 
-    async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
-        client = self.http_async_client or await self._clients.for_loop()
-        chunks = wire.astream(self._policy(), client, request)
-        try:
-            async for chunk in chunks:
-                yield chunk
-        finally:
-            # An abandoned stream closes its response now, not at loop shutdown.
-            await chunks.aclose()
+    def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        # A plain method returning the wire's generator: no extra async
+        # generator layer per chunk (each costs ~0.3 us).
+        injected = self.http_async_client
+        client = self._clients.for_loop if injected is None else _given(injected)
+        return wire.astream(self._policy(), client, request)
 
     # -- closing ------------------------------------------------------------------
 
@@ -211,3 +208,10 @@ class HTTPProvider(BaseLLM):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _given(client: httpx.AsyncClient) -> Callable[[], Awaitable[httpx.AsyncClient]]:
+    async def get() -> httpx.AsyncClient:
+        return client
+
+    return get

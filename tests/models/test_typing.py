@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ SNIPPET = textwrap.dedent(
 
 def test_mypy_catches_misspelt_options(tmp_path: Path) -> None:
     api = pytest.importorskip("mypy.api")
-    path = tmp_path / "snippet.py"
+    # A module name of its own: mypy's cache is keyed by module, and would
+    # answer for another run's snippet.
+    path = tmp_path / f"snippet_{uuid.uuid4().hex}.py"
     path.write_text(SNIPPET)
     root = Path(__file__).resolve().parents[2]
     out, _, _ = api.run(
