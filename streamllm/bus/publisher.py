@@ -6,14 +6,17 @@ it in batches (one pipeline of ``XADD``s per batch on Redis). The policy is
 :class:`~streamllm.callbacks.background.BackgroundHandler`'s, with one
 difference: the model never waits for room.
 
-- Only deltas (``NewToken``, ``BlockDelta``) are ever dropped, when the buffer
-  is full: the new one (``overflow="drop_newest"``, the default) or the oldest
-  queued one (``"drop_oldest"``). Each is counted in ``dropped``, and the
-  trace's stream gets a notice of how many deltas of which run are missing.
-- Every other event (starts, ends, errors, block starts and ends) goes into
-  the buffer even past its bound, and a batch that Redis did not take is sent
-  again, with backoff, until Redis answers again: such events are delayed,
-  never lost, while the process lives.
+- Only deltas (event classes with ``droppable = True``: ``NewToken``) are
+  ever dropped, when the buffer is full: the new one
+  (``overflow="drop_newest"``, the default) or the oldest queued one
+  (``"drop_oldest"``). Each is counted in ``dropped``, and the trace's stream
+  gets a notice (:class:`EntriesLost`, ``why="dropped"``) of how many deltas
+  of which run are missing, so readers in other processes are told too.
+- Every other event (starts, ends, errors, block events) goes into the buffer
+  even past its bound, and a batch that Redis did not take is sent again,
+  with backoff, until Redis answers: such events are delayed, never lost,
+  while the process lives. ``close(timeout)`` is the one place they can be
+  given up (it says so, with the count, in an error record).
 """
 
 from __future__ import annotations
