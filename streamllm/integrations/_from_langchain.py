@@ -21,11 +21,14 @@ from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import LLMResult as LCResult
 from pydantic import BaseModel, ValidationError
 
+from streamllm.chat import AIMessage, InvalidToolCall, ReasoningBlock, TextBlock, ToolCall
 from streamllm.handlers._redact import redact
 from streamllm.messages import Message
 from streamllm.outputs import Generation, LLMResult, TokenUsage, normalize_finish_reason
 
 __all__ = [
+    "HAS_MESSAGE",
+    "ai_message",
     "estimate",
     "finish_reason",
     "jsonable",
@@ -215,13 +218,75 @@ def estimate(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+#: Whether streamllm results carry a chat run's message (``LLMResult.message``).
+HAS_MESSAGE = "message" in LLMResult.model_fields
+
+
 def result(
-    text: str, raw_finish: str | None, usage: TokenUsage | None, model: str, run_id: UUID
+    text: str,
+    raw_finish: str | None,
+    usage: TokenUsage | None,
+    model: str,
+    run_id: UUID,
+    message: Any = None,
 ) -> LLMResult:
-    """One run's streamllm result."""
-    generation = Generation(
-        text=text,
-        finish_reason=normalize_finish_reason(raw_finish),
-        provider_finish_reason=raw_finish,
+    """One run's streamllm result; ``message`` is the LangChain message of a chat run."""
+    finish = normalize_finish_reason(raw_finish)
+    generation = Generation(text=text, finish_reason=finish, provider_finish_reason=raw_finish)
+    fields: dict[str, Any] = {}
+    if HAS_MESSAGE and message is not None:
+        fields["message"] = ai_message(message, text, usage, raw_finish)
+    return LLMResult(
+        generations=((generation,),), usage=usage, model=model, run_ids=(run_id,), **fields
     )
-    return LLMResult(generations=((generation,),), usage=usage, model=model, run_ids=(run_id,))
+
+
+def _reasoning(content: Any) -> tuple[str, str | None]:
+    """Reasoning text in LangChain content blocks (v1 ``reasoning``, Anthropic ``thinking``)."""
+    parts, signature = [], None
+    for block in content if isinstance(content, list) else ():
+        if isinstance(block, Mapping) and block.get("type") in ("reasoning", "thinking"):
+            parts.append(str(block.get("reasoning") or block.get("thinking") or ""))
+            signature = block.get("signature") or signature
+    return "".join(parts), signature
+
+
+def ai_message(
+    message: BaseMessage, text: str, usage: TokenUsage | None, raw_finish: str | None
+) -> AIMessage:
+    """A LangChain chat answer as streamllm's ``AIMessage``: reasoning, the text
+    (the streamed tokens when it streamed), then the tool calls, as blocks."""
+    blocks: list[Any] = []
+    reasoning, signature = _reasoning(message.content)
+    if reasoning:
+        blocks.append(ReasoningBlock(text=reasoning, signature=signature))
+    if text:
+        blocks.append(TextBlock(text=text))
+    for call in getattr(message, "tool_calls", None) or ():
+        args = call.get("args")
+        blocks.append(
+            ToolCall(
+                id=call.get("id") or "",
+                name=call.get("name") or "",
+                args=jsonable(args) if isinstance(args, Mapping) else {},
+            )
+        )
+    for bad in getattr(message, "invalid_tool_calls", None) or ():
+        blocks.append(
+            InvalidToolCall(
+                id=bad.get("id"),
+                name=bad.get("name"),
+                args_text=str(bad.get("args") or ""),
+                error=str(bad.get("error") or ""),
+            )
+        )
+    metadata = jsonable(message.response_metadata or {})
+    if raw_finish is not None:
+        metadata["finish_reason"] = raw_finish
+    return AIMessage(
+        id=message.id,
+        content_blocks=tuple(blocks),
+        usage=usage,
+        finish_reason=normalize_finish_reason(raw_finish),
+        response_metadata=metadata,
+    )

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias, final
 from uuid import UUID
 
+from langchain_core.messages import AIMessage, BaseMessage
+
 from streamllm._log import get_logger
 from streamllm.callbacks.context import (
     ParentRun,
@@ -63,7 +65,7 @@ def _remember(table: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
 class OpenRun:
     """A run between its start and its terminal event."""
 
-    __slots__ = ("inherited", "kind", "model", "prompt", "run", "texts", "tokens")
+    __slots__ = ("chat", "inherited", "kind", "model", "prompt", "run", "texts", "tokens")
 
     def __init__(
         self,
@@ -72,8 +74,10 @@ class OpenRun:
         model: str,
         prompt: str,
         inherited: tuple[Entry, ...] = (),
+        chat: bool = False,
     ) -> None:
         self.run = run
+        self.chat = chat
         # Handlers of a streamllm ``traced`` block above the LangChain root:
         # every run below it gets them too.
         self.inherited = inherited
@@ -95,7 +99,17 @@ class OpenRun:
             )
         return text
 
-    def result(self, text: str, finish: str | None, usage: TokenUsage | None) -> LLMResult:
+    def result(
+        self,
+        text: str,
+        finish: str | None,
+        usage: TokenUsage | None,
+        message: BaseMessage | None = None,
+    ) -> LLMResult:
+        """The run's result; a chat run's carries its message (LangChain's, or
+        for a run that failed before LangChain built one, the text so far)."""
+        if self.chat and message is None:
+            message = AIMessage(content="")
         if usage is None:
             prompt, completion = estimate(self.prompt), estimate(text)
             usage = TokenUsage(
@@ -104,7 +118,7 @@ class OpenRun:
                 total_tokens=prompt + completion,
                 source="estimated",
             )
-        return result(text, finish, usage, self.model, self.run.run_id)
+        return result(text, finish, usage, self.model, self.run.run_id, message)
 
 
 @final
@@ -151,6 +165,7 @@ class Runs:
         metadata: Mapping[str, Any],
         model: str = "",
         prompt: str = "",
+        chat: bool = False,
     ) -> OpenRun | None:
         """Open a run; None (logged) when LangChain starts a run twice.
 
@@ -169,7 +184,8 @@ class Runs:
             handlers = [*global_entries(), *scoped_entries(), *inherited, *self._handlers]
             manager = CallbackManager(handlers, tags=tags, metadata=metadata, parent=parent)
             run = manager.start_run(name=name, sender=self._sender, run_id=run_id, mode=self._mode)
-            opened = self.open[run_id] = OpenRun(run, kind, model or name, prompt, inherited)
+            opened = OpenRun(run, kind, model or name, prompt, inherited, chat)
+            self.open[run_id] = opened
             return opened
 
     def find(
@@ -214,7 +230,9 @@ class Runs:
 
     # -- the terminal events ---------------------------------------------
 
-    def failed(self, opened: OpenRun, exc: BaseException) -> BaseEvent | None:
+    def failed(
+        self, opened: OpenRun, exc: BaseException, message: BaseMessage | None = None
+    ) -> BaseEvent | None:
         """The terminal error event for a run that failed (LangChain's error, or a
         streamllm handler with ``raise_error``), with what had streamed."""
         self.close(opened.run.run_id)
@@ -223,7 +241,7 @@ class Runs:
         if opened.kind == "chain":
             return run.chain_error_event(exc, reason)
         text = "".join(opened.texts)
-        return run.error_event(exc, reason, opened.result(text, None, None))
+        return run.error_event(exc, reason, opened.result(text, None, None, message))
 
     def handler_failed(self, opened: OpenRun, exc: HandlerError) -> BaseEvent | None:
         event = self.failed(opened, exc)

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias, final
 from uuid import UUID
 
 from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import LLMResult as LCResult
 
 from streamllm.events import BaseEvent
@@ -33,6 +34,15 @@ __all__ = ["Inbound", "Step"]
 
 #: The open run, a synthesised start to deliver first (or None), the event.
 Step: TypeAlias = tuple[OpenRun, BaseEvent | None, BaseEvent | None]
+
+
+def _first_generation(response: LCResult) -> Any:
+    gens = response.generations
+    return gens[0][0] if gens and gens[0] else None
+
+
+def _message_of(generation: Any) -> BaseMessage | None:
+    return generation.message if isinstance(generation, ChatGeneration) else None
 
 
 def _inputs(value: Any) -> dict[str, Any] | None:
@@ -105,7 +115,7 @@ class Inbound:
         model = model_name(params, meta, serialized) or name
         opened = self.runs.start(
             "llm", run_id, parent_run_id, name=name, tags=tags, metadata=meta, model=model,
-            prompt=text,
+            prompt=text, chat=messages is not None,
         )  # fmt: skip
         if opened is None:
             return None
@@ -156,19 +166,28 @@ class Inbound:
         if opened is None:
             return None
         self.runs.close(run_id)
-        gens = response.generations
-        fallback = gens[0][0].text if gens and gens[0] else ""
-        text = opened.text(fallback)
-        result = opened.result(text, finish_reason(response), usage_of(response))
+        first = _first_generation(response)
+        text = opened.text(first.text if first is not None else "")
+        usage, finish = usage_of(response), finish_reason(response)
+        result = opened.result(text, finish, usage, _message_of(first))
         return opened, start, opened.run.end_event(result)
 
     def _error(
-        self, kind: Kind, error: BaseException, run_id: UUID, parent_run_id: UUID | None, tags: Any
+        self,
+        kind: Kind,
+        error: BaseException,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: Any,
+        response: Any = None,
     ) -> Step | None:
         opened, start = self._find(kind, run_id, parent_run_id, tags)
         if opened is None:
             return None
-        return opened, start, self.runs.failed(opened, error)
+        message = None
+        if isinstance(response, LCResult):
+            message = _message_of(_first_generation(response))
+        return opened, start, self.runs.failed(opened, error, message)
 
     def on_llm_error(
         self,
@@ -179,7 +198,9 @@ class Inbound:
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> Step | None:
-        return self._error("llm", error, run_id, parent_run_id, tags)
+        # LangChain passes what had streamed as ``response`` (the merged chunks).
+        response = kwargs.get("response")
+        return self._error("llm", error, run_id, parent_run_id, tags, response)
 
     # -- chains (and, until streamllm has tool runs, tools) ------------------
 

@@ -334,3 +334,52 @@ def test_langchain_chunks_add_up_to_the_result(tokens: list[str], chat: bool) ->
         total = total + kw["chunk"]
     (response,), _ = recorder.of("on_llm_end")[0]
     assert total.text == response.generations[0][0].text == out == "".join(tokens)
+
+
+def test_a_chat_results_message_reaches_langchain_with_its_blocks() -> None:
+    """LLMResult.message (streamllm's AIMessage) arrives in on_llm_end as a
+    LangChain AIMessage: reasoning and text content blocks, tool calls,
+    invalid tool calls, usage_metadata."""
+    import uuid
+
+    from streamllm.chat import AIMessage, InvalidToolCall, ReasoningBlock, TextBlock, ToolCall
+    from streamllm.events import LLMEnd, LLMStart
+    from streamllm.integrations._from_langchain import HAS_MESSAGE
+    from streamllm.outputs import Generation as SGeneration
+    from streamllm.outputs import LLMResult
+
+    if not HAS_MESSAGE:
+        pytest.skip("LLMResult has no message field yet")
+    run_id = uuid.uuid4()
+    common = {"run_id": run_id, "trace_id": run_id, "time": 0.0, "monotonic": 0.0, "name": "m"}
+    message = AIMessage(
+        content_blocks=(
+            ReasoningBlock(text="hmm"),
+            TextBlock(text="Checking."),
+            ToolCall(id="call_1", name="weather", args={"city": "Paris"}),
+            InvalidToolCall(id="call_2", name="weather", args_text="{oops", error="bad JSON"),
+        ),
+        usage=USAGE,
+        finish_reason="tool_calls",
+    )
+    result = LLMResult(
+        generations=((SGeneration(text="Checking.", finish_reason="tool_calls"),),),
+        usage=USAGE,
+        model="m",
+        message=message,
+    )
+    recorder = CallRecorder()
+    wrapper: Any = from_langchain(recorder)
+    wrapper.on_llm_start(LLMStart(**common, seq=0, model="m", messages=()))
+    wrapper.on_llm_end(LLMEnd(**common, seq=1, result=result))
+    (response,), _ = recorder.of("on_llm_end")[0]
+    lc = response.generations[0][0].message
+    assert lc.content == [
+        {"type": "reasoning", "reasoning": "hmm"},
+        {"type": "text", "text": "Checking."},
+    ]
+    assert lc.tool_calls == [
+        {"type": "tool_call", "id": "call_1", "name": "weather", "args": {"city": "Paris"}}
+    ]
+    assert lc.invalid_tool_calls[0]["args"] == "{oops"
+    assert lc.usage_metadata["total_tokens"] == 10

@@ -301,3 +301,51 @@ def test_global_and_scoped_handlers_see_langchain_runs() -> None:
         remove_global_handler(glob)
     assert [e.type for e in glob.events] == ["llm_start", "llm_end"]
     assert [e.type for e in scoped.events] == ["llm_start", "llm_end"]
+
+
+def test_a_chat_answer_with_tool_calls_becomes_the_results_message() -> None:
+    """A LangChain chat answer becomes LLMResult.message: reasoning, text and
+    tool calls as streamllm blocks, with the run's usage and finish reason."""
+    from streamllm.integrations._from_langchain import HAS_MESSAGE
+
+    if not HAS_MESSAGE:
+        pytest.skip("LLMResult has no message field yet")
+    from streamllm.chat import ReasoningBlock, TextBlock, ToolCall
+
+    answer = AIMessage(
+        content=[
+            {"type": "thinking", "thinking": "Paris, surely.", "signature": "sig"},
+            {"type": "text", "text": "Let me check."},
+        ],
+        tool_calls=[{"name": "weather", "args": {"city": "Paris"}, "id": "call_1"}],
+        usage_metadata={"input_tokens": 9, "output_tokens": 5, "total_tokens": 14},
+        response_metadata={"stop_reason": "tool_use"},
+    )
+    rec = RecordingHandler()
+    GenericFakeChatModel(messages=iter([answer])).invoke("Weather?", config=_config(rec))
+    (end,) = rec.of_type(LLMEnd)
+    message = end.result.message
+    assert message is not None
+    assert message.content_blocks == (
+        ReasoningBlock(text="Paris, surely.", signature="sig"),
+        TextBlock(text="Let me check."),
+        ToolCall(id="call_1", name="weather", args={"city": "Paris"}),
+    )
+    assert message.finish_reason == end.result.finish_reason == "tool_calls"
+    assert message.usage == end.result.usage
+    assert end.result.text == "Let me check."
+
+
+def test_a_failed_chat_stream_keeps_its_partial_message() -> None:
+    """LLMError.partial.message holds what had streamed of a chat run."""
+    from streamllm.integrations._from_langchain import HAS_MESSAGE
+
+    if not HAS_MESSAGE:
+        pytest.skip("LLMResult has no message field yet")
+    rec = RecordingHandler()
+    model = FakeListChatModel(responses=["abcdef"], error_on_chunk_number=3)
+    with pytest.raises(FakeListChatModelError):
+        list(model.stream("x", config=_config(rec)))
+    (error,) = rec.of_type(LLMError)
+    assert error.partial.message is not None
+    assert error.partial.message.text == "abc" == error.partial.text
