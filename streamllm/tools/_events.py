@@ -1,0 +1,68 @@
+"""The three events of a tool run, built by the run manager.
+
+Payloads are made JSON-compatible and read-only here, once: ``args`` as the
+model (or the caller) sent them, ``output`` as the function returned it, with
+anything JSON cannot hold turned into its ``repr`` (events stay recordable,
+and the caller still gets the real output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from streamllm._frozen import freeze, freeze_mapping
+from streamllm.callbacks.chain import jsonable
+from streamllm.callbacks.run import RunManager
+from streamllm.events import ErrorInfo, Reason, ToolEnd, ToolError, ToolStart
+
+__all__ = ["end_event", "error_event", "event_output", "start_event"]
+
+_SCALARS = (str, int, bool, type(None))
+_MAX_REPR = 200
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
+
+
+def event_output(output: Any) -> Any:
+    """``output`` as ``ToolEnd.output`` holds it: read-only JSON, or a short repr."""
+    if type(output) in _SCALARS:
+        return output
+    try:
+        return freeze(to_jsonable_python(output, fallback=_short_repr), "output")
+    except (TypeError, ValueError):  # NaN, infinity, a key JSON cannot hold
+        return _short_repr(output)
+
+
+def _event_args(args: Mapping[str, Any]) -> Any:
+    try:
+        return freeze_mapping(args, "args")
+    except (TypeError, ValueError):  # a caller's dict holding Python objects
+        return freeze(jsonable(args), "args")
+
+
+# The run manager builds every other event kind with a method of its own;
+# until the tool twins exist there, these build through its one constructor.
+def start_event(run: RunManager, tool_call_id: str | None, args: Mapping[str, Any]) -> Any:
+    if not run.wants(ToolStart.slot):
+        return None
+    return run._make(ToolStart, {"tool_call_id": tool_call_id, "args": _event_args(args)})
+
+
+def end_event(run: RunManager, output: Any) -> Any:
+    run.done = True
+    if not run.wants(ToolEnd.slot):
+        return None
+    return run._make(ToolEnd, {"output": event_output(output)})
+
+
+def error_event(run: RunManager, exc: BaseException, reason: Reason) -> Any:
+    run.done = True
+    if not run.wants(ToolError.slot):
+        return None
+    return run._make(ToolError, {"error": ErrorInfo.of(exc), "reason": reason})
