@@ -55,6 +55,8 @@ if TYPE_CHECKING:
     from streamllm.errors import RecordingError as RecordingError
     from streamllm.errors import StreamLLMError as StreamLLMError
     from streamllm.errors import StreamProtocolError as StreamProtocolError
+    from streamllm.errors import StructuredOutputError as StructuredOutputError
+    from streamllm.errors import ToolArgumentsError as ToolArgumentsError
     from streamllm.events import SCHEMA_VERSION as SCHEMA_VERSION
     from streamllm.events import BaseEvent as BaseEvent
     from streamllm.events import ChainEnd as ChainEnd
@@ -142,6 +144,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RecordingError",
         "StreamLLMError",
         "StreamProtocolError",
+        "StructuredOutputError",
+        "ToolArgumentsError",
     ),
     "streamllm.events": (
         "SCHEMA_VERSION",

@@ -30,6 +30,8 @@ __all__ = [
     "RecordingError",
     "StreamLLMError",
     "StreamProtocolError",
+    "StructuredOutputError",
+    "ToolArgumentsError",
 ]
 
 
@@ -123,3 +125,26 @@ class BusError(StreamLLMError):
 
     The URL's password is never in its message.
     """
+
+
+class ToolArgumentsError(StreamLLMError, ValueError):
+    """A tool was called with arguments that do not validate.
+
+    ``tool`` names the tool; ``errors`` is pydantic's list of errors; the
+    message names each field.
+    """
+
+    def __init__(
+        self, message: str, *, tool: str, errors: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.tool = tool
+        self.errors = errors
+
+
+class StructuredOutputError(StreamLLMError):
+    """The model's answer does not validate against the schema; ``raw`` is its text."""
+
+    def __init__(self, message: str, *, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
