@@ -18,9 +18,9 @@ answers; ``tool.invoke(call)`` returns the :class:`ToolMessage` to append::
         messages += [tools[c.name].invoke(c) for c in reply.tool_calls]
 """
 
+from streamllm.errors import StructuredOutputError, ToolArgumentsError
 from streamllm.tools.base import Tool, ToolInput
 from streamllm.tools.decorator import tool
-from streamllm.tools.errors import StructuredOutputError, ToolArgumentsError
 from streamllm.tools.message import ToolMessage
 
 __all__ = [

@@ -25,11 +25,10 @@ from streamllm.callbacks.registry import Handler, resolve_all
 from streamllm.callbacks.run import Mode
 from streamllm.chat.blocks import InvalidToolCall, ToolCall
 from streamllm.chat.tools_schema import ToolSpec, to_tool_spec
-from streamllm.errors import ConfigurationError
+from streamllm.errors import ConfigurationError, ToolArgumentsError
 from streamllm.models.config import CallOptions, RunnableConfig, configure
 from streamllm.tools._run import ToolRun
 from streamllm.tools._sync import run_coroutine
-from streamllm.tools.errors import ToolArgumentsError
 from streamllm.tools.message import ToolMessage, output_text
 from streamllm.tools.schema import check_name, function_schema
 

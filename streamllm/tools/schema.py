@@ -89,11 +89,13 @@ def function_schema(fn: Callable[..., Any], name: str) -> FunctionSchema:
             )
         field = _field_name(index, param.name)
         default = ... if param.default is param.empty else param.default
-        alias = param.name if field != param.name else None
-        fields[field] = (
-            hints[param.name],
-            Field(default, alias=alias, description=arg_docs.get(param.name)),
-        )
+        # Only what is known: a None here would erase an Annotated Field's own.
+        extra: dict[str, Any] = {}
+        if field != param.name:
+            extra["alias"] = param.name
+        if param.name in arg_docs:
+            extra["description"] = arg_docs[param.name]
+        fields[field] = (hints[param.name], Field(default, **extra))
         params.append((field, param.name))
     model = build_model(name, fields)
     return FunctionSchema(model, summary, tuple(params))
