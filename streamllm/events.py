@@ -20,23 +20,13 @@ from __future__ import annotations
 
 import functools
 import json
-import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
-from uuid import UUID
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    JsonValue,
-    TypeAdapter,
-    ValidationError,
-)
-from pydantic_core import PydanticSerializationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from streamllm._fast import fill_slots_lazily, trusted_event
-from streamllm._frozen import FrozenDict, JsonMapping, freeze
+from streamllm._chat_events import BlockDelta, BlockEnd, BlockStart, ToolEnd, ToolError, ToolStart
+from streamllm._event_base import BaseEvent, ErrorInfo, FrozenJson, Phase, Reason, twin
+from streamllm._frozen import FrozenDict, JsonMapping
 from streamllm.messages import Message
 from streamllm.outputs import LLMResult
 
@@ -45,6 +35,9 @@ __all__ = [
     "HOOKS",
     "SCHEMA_VERSION",
     "BaseEvent",
+    "BlockDelta",
+    "BlockEnd",
+    "BlockStart",
     "ChainEnd",
     "ChainError",
     "ChainStart",
@@ -56,80 +49,15 @@ __all__ = [
     "NewToken",
     "Phase",
     "Reason",
+    "ToolEnd",
+    "ToolError",
+    "ToolStart",
     "event_json",
     "event_json_schema",
     "parse_event",
 ]
-
-#: A JSON value whose containers are read-only (``ChainEnd.outputs``).
-FrozenJson = Annotated[JsonValue, AfterValidator(freeze)]
-
 #: The version of the event schema; recordings carry it in their header.
 SCHEMA_VERSION = 1
-
-Reason = Literal["cancelled", "timeout", "failed"]
-
-Phase = Literal["start", "step", "end", "error"]
-
-
-class BaseEvent(BaseModel):
-    """Fields common to every event.
-
-    Each event class also says, as class variables, how it is delivered:
-    ``slot`` (its index in :data:`EVENT_CLASSES`, the dispatcher's table key),
-    ``hook`` (the handler method it calls), ``phase`` (where it stands in its
-    run's lifecycle) and ``droppable`` (whether a full queue may drop it).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    slot: ClassVar[int]
-    hook: ClassVar[str]
-    phase: ClassVar[Phase]
-    droppable: ClassVar[bool] = False
-
-    run_id: UUID
-    parent_run_id: UUID | None = None
-    trace_id: UUID
-    seq: int = Field(ge=0)
-    time: float
-    monotonic: float
-    name: str
-    tags: tuple[str, ...] = ()
-    metadata: JsonMapping = Field(default_factory=FrozenDict)
-
-    if not TYPE_CHECKING:  # type checkers keep pydantic's own signature
-
-        def model_dump_json(self, **kwargs: Any) -> str:
-            """pydantic's ``model_dump_json``, for any text a provider sent.
-
-            Text may hold a lone surrogate (``"\\ud83d"`` is valid JSON, and
-            an emoji split across two chunks arrives so). pydantic cannot write
-            such a code point as UTF-8; this writes it as its JSON escape,
-            ``\\ud83d``, which :func:`parse_event` reads back to the same text.
-            So a recording, the bus and the web stream never fail on a token.
-            """
-            try:
-                return super().model_dump_json(**kwargs)
-            except PydanticSerializationError:
-                return _json_with_surrogates(self, kwargs)
-
-
-# Events are built per token by setting only their __dict__ (see streamllm._fast).
-fill_slots_lazily(BaseEvent)
-
-
-class ErrorInfo(BaseModel):
-    """What went wrong: the exception's type name and message."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: str
-    message: str
-
-    @classmethod
-    def of(cls, exc: BaseException) -> ErrorInfo:
-        return cls(type=type(exc).__name__, message=str(exc))
 
 
 class LLMStart(BaseEvent):
@@ -183,7 +111,7 @@ class LLMEnd(BaseEvent):
         """The ``LLMError(reason="failed")`` that replaces this event when the end
         itself fails (a ``raise_error`` handler): same run, ``seq`` and time,
         with this result as the partial one."""
-        return _twin(self, LLMError, {"error": error, "reason": "failed", "partial": self.result})
+        return twin(self, LLMError, {"error": error, "reason": "failed", "partial": self.result})
 
 
 class ChainStart(BaseEvent):
@@ -219,19 +147,23 @@ class ChainEnd(BaseEvent):
     def as_failure(self, error: ErrorInfo) -> ChainError:
         """The ``ChainError(reason="failed")`` that replaces this event when the
         end itself fails; same run, ``seq`` and time."""
-        return _twin(self, ChainError, {"error": error, "reason": "failed"})
-
-
-_E = TypeVar("_E", bound=BaseEvent)
-
-
-def _twin(event: BaseEvent, cls: type[_E], fields: dict[str, Any]) -> _E:
-    common = {name: event.__dict__[name] for name in BaseEvent.model_fields}
-    return trusted_event(cls, {**common, "type": cls.model_fields["type"].default, **fields})
+        return twin(self, ChainError, {"error": error, "reason": "failed"})
 
 
 Event: TypeAlias = Annotated[
-    LLMStart | NewToken | LLMEnd | LLMError | ChainStart | ChainEnd | ChainError,
+    LLMStart
+    | NewToken
+    | LLMEnd
+    | LLMError
+    | ChainStart
+    | ChainEnd
+    | ChainError
+    | BlockStart
+    | BlockDelta
+    | BlockEnd
+    | ToolStart
+    | ToolEnd
+    | ToolError,
     Field(discriminator="type"),
 ]
 
@@ -244,6 +176,12 @@ EVENT_CLASSES: tuple[type[BaseEvent], ...] = (
     ChainStart,
     ChainEnd,
     ChainError,
+    BlockStart,
+    BlockDelta,
+    BlockEnd,
+    ToolStart,
+    ToolEnd,
+    ToolError,
 )
 
 #: Hook names, in ``slot`` order.
@@ -267,26 +205,6 @@ def event_json(event: BaseEvent) -> str:
     The same as ``event.model_dump_json()``, which events make safe for any
     text (see :meth:`BaseEvent.model_dump_json`)."""
     return event.model_dump_json()
-
-
-def _json_with_surrogates(model: BaseModel, kwargs: dict[str, Any]) -> str:
-    # Rare: only text with a lone surrogate gets here, so the slower path is fine.
-    indent = kwargs.pop("indent", None)
-    ensure_ascii = kwargs.pop("ensure_ascii", False)
-    text = json.dumps(
-        model.model_dump(mode="json", **kwargs),
-        indent=indent,
-        ensure_ascii=ensure_ascii,
-        separators=(",", ":") if indent is None else None,
-    )
-    return _SURROGATE.sub(_escape, text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match[0]):04x}"
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> Event:

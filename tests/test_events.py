@@ -33,7 +33,7 @@ from streamllm import (
 )
 from streamllm._fast import trusted_event
 from streamllm._frozen import FrozenDict
-from streamllm.events import EVENT_CLASSES, HOOKS, BaseEvent, event_json_schema
+from streamllm.events import EVENT_CLASSES, HOOKS, BaseEvent, BlockDelta, event_json_schema
 from streamllm.testing import RecordingHandler
 from tests.models.helpers import Boom, FailingLLM
 
@@ -266,10 +266,10 @@ def test_end_events_turn_into_their_failure_twin() -> None:
 
 
 def test_event_classes_say_how_they_are_delivered() -> None:
-    """Each class carries its slot, hook and phase; only tokens may be dropped."""
+    """Each class carries its slot, hook and phase; only text and block deltas may be dropped."""
     assert [cls.slot for cls in EVENT_CLASSES] == list(range(len(EVENT_CLASSES)))
     assert tuple(cls.hook for cls in EVENT_CLASSES) == HOOKS
-    assert {cls for cls in EVENT_CLASSES if cls.droppable} == {NewToken}
+    assert {cls for cls in EVENT_CLASSES if cls.droppable} == {NewToken, BlockDelta}
     assert {cls.phase for cls in EVENT_CLASSES} == {"start", "step", "end", "error"}
 
 

@@ -18,7 +18,7 @@ from streamllm.chat._args import tool_block
 from streamllm.chat.blocks import Block, BlockKind, ReasoningBlock, TextBlock
 from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk
-from streamllm.outputs import FinishReason, TokenUsage
+from streamllm.usage import FinishReason, TokenUsage
 
 __all__ = ["BlockView", "Snapshot", "State", "finished_block", "message_of"]
 

@@ -32,8 +32,8 @@ def tool_block(id: str | None, name: str | None, args_text: str) -> ToolCall | I
     Empty arguments are no arguments (``{}``): vendors send ``""`` for a tool
     without parameters. Never raises.
 
-    >>> tool_block("c1", "f", '{"x": 1}').args
-    {'x': 1}
+    >>> tool_block("c1", "f", '{"x": 1}').args == {"x": 1}
+    True
     >>> tool_block("c1", "f", "[1]").error
     'the arguments are not a JSON object (a list)'
     """

@@ -33,7 +33,7 @@ from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk
 from streamllm.chat.usage import merge_counts, usage_of
 from streamllm.errors import StreamProtocolError
-from streamllm.outputs import normalize_finish_reason
+from streamllm.usage import normalize_finish_reason
 
 __all__ = ["Assembler", "Pieces"]
 

@@ -10,9 +10,11 @@ message read back from JSON gives equal blocks::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from streamllm._frozen import JsonMapping
 
 __all__ = [
     "Block",
@@ -48,12 +50,13 @@ class ReasoningBlock(_Block):
 
 
 class ToolCall(_Block):
-    """A call the model asks for, with its arguments parsed to a JSON object."""
+    """A call the model asks for, with its arguments parsed to a JSON object
+    (read-only, like everything an event carries: copy it with ``dict(...)``)."""
 
     type: Literal["tool_call"] = "tool_call"
     id: str
     name: str
-    args: dict[str, Any]
+    args: JsonMapping
 
 
 class InvalidToolCall(_Block):

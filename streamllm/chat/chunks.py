@@ -16,7 +16,7 @@ from streamllm.chat._aggregate import Snapshot, State, finished_block, message_o
 from streamllm.chat.blocks import Block, InvalidToolCall, ToolCall
 from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk, ToolCallChunk
-from streamllm.outputs import FinishReason, TokenUsage
+from streamllm.usage import FinishReason, TokenUsage
 
 __all__ = ["AIMessageChunk"]
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from streamllm.chat.blocks import Block, InvalidToolCall, ReasoningBlock, TextBlock, ToolCall
-from streamllm.outputs import FinishReason, TokenUsage
+from streamllm.usage import FinishReason, TokenUsage
 
 __all__ = ["AIMessage"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from streamllm.chat.deltas import UsageCounts
-from streamllm.outputs import TokenUsage
+from streamllm.usage import TokenUsage
 
 __all__ = ["merge_counts", "usage_of"]
 
