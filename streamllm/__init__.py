@@ -59,6 +59,9 @@ if TYPE_CHECKING:
     from streamllm.errors import ToolArgumentsError as ToolArgumentsError
     from streamllm.events import SCHEMA_VERSION as SCHEMA_VERSION
     from streamllm.events import BaseEvent as BaseEvent
+    from streamllm.events import BlockDelta as BlockDelta
+    from streamllm.events import BlockEnd as BlockEnd
+    from streamllm.events import BlockStart as BlockStart
     from streamllm.events import ChainEnd as ChainEnd
     from streamllm.events import ChainError as ChainError
     from streamllm.events import ChainStart as ChainStart
@@ -68,6 +71,9 @@ if TYPE_CHECKING:
     from streamllm.events import LLMError as LLMError
     from streamllm.events import LLMStart as LLMStart
     from streamllm.events import NewToken as NewToken
+    from streamllm.events import ToolEnd as ToolEnd
+    from streamllm.events import ToolError as ToolError
+    from streamllm.events import ToolStart as ToolStart
     from streamllm.events import event_json as event_json
     from streamllm.events import event_json_schema as event_json_schema
     from streamllm.events import parse_event as parse_event
@@ -150,6 +156,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "streamllm.events": (
         "SCHEMA_VERSION",
         "BaseEvent",
+        "BlockDelta",
+        "BlockEnd",
+        "BlockStart",
         "ChainEnd",
         "ChainError",
         "ChainStart",
@@ -159,6 +168,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "LLMError",
         "LLMStart",
         "NewToken",
+        "ToolEnd",
+        "ToolError",
+        "ToolStart",
         "event_json",
         "event_json_schema",
         "parse_event",
