@@ -129,15 +129,21 @@ class EventStream:
         stats.served += 1
         pump = asyncio.create_task(self._pump(queue))
         watch = asyncio.create_task(_until_disconnect(receive))
+        clock = _Clock(asyncio.get_running_loop().time())
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self._headers})
-            write = asyncio.create_task(self._write(queue, send))
-            done, _ = await asyncio.wait((write, watch), return_when=asyncio.FIRST_COMPLETED)
-            if write in done:
-                outcome = write.result()
-            else:
+            write = asyncio.create_task(self._write(queue, send, clock))
+            dog = asyncio.create_task(self._watchdog(queue, clock, write))
+            try:
+                await asyncio.wait((write, watch), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                dog.cancel()
                 write.cancel()
-                outcome = "disconnected"
+            outcome = "disconnected"
+            if clock.stalled:
+                outcome = "stalled"
+            elif write.done() and not write.cancelled():
+                outcome = write.result()
             if outcome == "stalled":
                 stats.dropped += 1
                 await _last_words(send)
@@ -165,39 +171,55 @@ class EventStream:
                 await aclose()
         await queue.put(_END)
 
-    async def _write(self, queue: asyncio.Queue[object], send: Send) -> str:
-        """Write frames until the end; say why it stopped: ended, stalled or disconnected."""
-        heartbeat, stall = self._heartbeat, self._stall
+    async def _write(self, queue: asyncio.Queue[object], send: Send, clock: _Clock) -> str:
+        """Write frames until the end (then "ended"), several at once when they piled up."""
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(None) as deadline:
-                while True:
-                    batch = [await _next(queue, heartbeat)]
-                    while batch[-1] is not _END and not queue.empty():
-                        batch.append(queue.get_nowait())
-                    body = b"".join(b for b in batch if isinstance(b, bytes))
-                    if body:
-                        # Only a write can stall; waiting for the run never does.
-                        deadline.reschedule(loop.time() + stall)
-                        await send({"type": "http.response.body", "body": body, "more_body": True})
-                        deadline.reschedule(None)
-                    if batch[-1] is _END:
-                        return "ended"
-        except TimeoutError:
-            return "stalled"
+            while True:
+                batch = [await queue.get()]
+                while batch[-1] is not _END and not queue.empty():
+                    batch.append(queue.get_nowait())
+                body = b"".join(b for b in batch if isinstance(b, bytes))
+                if body:
+                    clock.sending = loop.time()
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    clock.sending = None
+                    clock.wrote = loop.time()
+                if batch[-1] is _END:
+                    return "ended"
         except OSError:
             return "disconnected"
 
+    async def _watchdog(
+        self, queue: asyncio.Queue[object], clock: _Clock, write: asyncio.Task[str]
+    ) -> None:
+        """Heartbeats on an idle stream, and the drop of a client whose socket takes
+        nothing: one timer per client, rather than a timeout around every write."""
+        loop = asyncio.get_running_loop()
+        tick = min(self._heartbeat, self._stall) / 4
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            if clock.sending is not None:
+                if now - clock.sending > self._stall:
+                    clock.stalled = True
+                    write.cancel()
+                    return
+            elif now - clock.wrote >= self._heartbeat and queue.empty():
+                queue.put_nowait(HEARTBEAT)
+                clock.wrote = now
 
-async def _next(queue: asyncio.Queue[object], heartbeat: float) -> object:
-    if not queue.empty():
-        return queue.get_nowait()
-    try:
-        # A timeout on an idle queue cancels only this get(): the pump keeps
-        # its place in the subscription.
-        return await asyncio.wait_for(queue.get(), heartbeat)
-    except TimeoutError:
-        return HEARTBEAT
+
+@final
+class _Clock:
+    """When the writer last wrote, whether it is in a write now, and whether it stalled."""
+
+    __slots__ = ("sending", "stalled", "wrote")
+
+    def __init__(self, now: float) -> None:
+        self.wrote = now
+        self.sending: float | None = None
+        self.stalled = False
 
 
 async def _until_disconnect(receive: Receive) -> None:
