@@ -86,4 +86,9 @@ def make_app(pace: float = 1.0, **overrides: Any) -> Starlette:
         "client_buffer": int(os.environ.get("STREAMLLM_WEB_BUFFER", "64")),
     }
     settings.update(overrides)
-    return create_app(ScriptedLLM(pace=pace), **settings)
+    bus = None
+    if os.environ.get("STREAMLLM_WEB_BUS"):
+        from streamllm.bus import RedisBus
+
+        bus = RedisBus(os.environ["STREAMLLM_WEB_BUS"])
+    return create_app(ScriptedLLM(pace=pace), bus, **settings)

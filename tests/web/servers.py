@@ -68,9 +68,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def _start_server(tmp: Path, token: str | None) -> Iterator[Server]:
+def start_server(tmp: Path, token: str | None, bus: str | None = None) -> Iterator[Server]:
+    """Run a uvicorn process until the generator is closed (a fixture's body)."""
     port = free_port()
-    env = {**os.environ, "STREAMLLM_WEB_TOKEN": token or ""}
+    env = {**os.environ, "STREAMLLM_WEB_TOKEN": token or "", "STREAMLLM_WEB_BUS": bus or ""}
     log = tmp / f"uvicorn-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -102,13 +103,13 @@ def _start_server(tmp: Path, token: str | None) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A uvicorn process serving the scripted model, no token."""
-    yield from _start_server(tmp_path_factory.mktemp("web"), None)
+    yield from start_server(tmp_path_factory.mktemp("web"), None)
 
 
 @pytest.fixture(scope="session")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A uvicorn process that needs ``Authorization: Bearer web-test-token``."""
-    yield from _start_server(tmp_path_factory.mktemp("web-token"), TOKEN)
+    yield from start_server(tmp_path_factory.mktemp("web-token"), TOKEN)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""Two server processes on one RedisBus: a run started on one streams from the other."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.apps import FOX, SLOW
+from tests.web.servers import Server, start_server
+from tests.web.sse import events_of, text_of
+
+pytest.importorskip("redis")
+if shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").exists():
+    pytest.skip("no redis-server (scripts/test.sh installs Debian's)", allow_module_level=True)
+
+from tests.bus.redis_server import RedisServer
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    """Two uvicorn processes sharing one redis-server of their own."""
+    redis = RedisServer(tmp_path_factory.mktemp("web-redis")).start()
+    first = start_server(tmp_path_factory.mktemp("web-a"), None, redis.url)
+    second = start_server(tmp_path_factory.mktemp("web-b"), None, redis.url)
+    try:
+        yield next(first), next(second)
+    finally:
+        first.close()
+        second.close()
+        redis.stop()
+
+
+def test_a_run_started_on_one_server_streams_from_the_other(pair: tuple[Server, Server]) -> None:
+    one, other = pair
+    with one.client() as a, other.client() as b:
+        run_id = a.post("/runs", json={"input": "hello"}).json()["run_id"]
+        frames = events_of(b.get(f"/runs/{run_id}/events").text)
+        assert frames[0].event == "llm_start"
+        assert frames[-1].event == "llm_end"
+        assert text_of(frames) == FOX
+        # The same entry ids on both: a browser may resume on either.
+        again = events_of(a.get(f"/runs/{run_id}/events").text)
+        assert [f.id for f in again] == [f.id for f in frames]
+        listed = {r["run_id"]: r["state"] for r in b.get("/runs").json()["runs"]}
+        assert listed[run_id] == "done"
+
+
+def test_resuming_on_the_other_server_gives_the_rest_and_cancel_says_where(
+    pair: tuple[Server, Server],
+) -> None:
+    """Resume from the other process with Last-Event-ID; cancel is the owner's."""
+    one, other = pair
+    with one.client() as a, other.client() as b:
+        run_id = a.post("/runs", json={"input": "slow"}).json()["run_id"]
+        everything = events_of(a.get(f"/runs/{run_id}/events").text)
+        cut = everything[10].id or ""
+        rest = events_of(b.get(f"/runs/{run_id}/events", headers={"Last-Event-ID": cut}).text)
+        assert text_of(everything[:11] + rest) == SLOW
+        refused = b.post(f"/runs/{run_id}/cancel")
+        assert refused.status_code == 409
