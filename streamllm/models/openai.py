@@ -49,7 +49,7 @@ class _Parser(FrameParser):
         self._usage: TokenUsage | None = None
 
     def _frame(self, event: SSEEvent, out: list[GenerationChunk]) -> None:
-        payload = event.data
+        kind, payload, _, _ = event  # a tuple: unpacking beats two attribute reads
         if payload == "[DONE]":
             self.done = True
             if self._usage is not None:
@@ -61,7 +61,7 @@ class _Parser(FrameParser):
             end = -1
         if end != len(payload) or type(frame) is not dict:
             frame = load_frame(payload, self._provider)
-        if event.event == "error" or "error" in frame:
+        if kind == "error" or "error" in frame:
             raise stream_error(self._provider, frame.get("error", frame))
         choices = frame.get("choices")
         if choices:
@@ -73,7 +73,10 @@ class _Parser(FrameParser):
                 text = choice.get("text")
             finish = choice.get("finish_reason")
             logprobs = choice.get("logprobs")
-            if text or finish or logprobs:
+            if finish is None and logprobs is None:
+                if text:  # the common frame: one token, nothing else
+                    out.append(GenerationChunk(text))
+            elif text or finish or logprobs:
                 out.append(
                     GenerationChunk(
                         text or "",
