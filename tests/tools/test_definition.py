@@ -46,7 +46,8 @@ def test_decorator_with_options_and_async_function() -> None:
         return word
 
     assert (find.name, find.description) == ("lookup-word", "Find a word.")
-    assert find.coroutine is not None and find.func is None
+    assert find.coroutine is not None
+    assert find.func is None
 
 
 def test_annotated_field_descriptions_and_nested_models() -> None:
@@ -118,7 +119,8 @@ def test_the_spec_offered_to_models() -> None:
 
     spec = ping.spec
     assert (spec.name, spec.description) == ("ping", "Ping a host.")
-    assert spec.parameters["type"] == "object" and "title" not in spec.parameters
+    assert spec.parameters["type"] == "object"
+    assert "title" not in spec.parameters
     assert to_tool_spec(ping) == spec
 
 
@@ -133,11 +135,11 @@ def test_the_spec_offered_to_models() -> None:
         (lambda: tool(_positional_only), "'a'"),
         (lambda: tool(_unschemable), "_unschemable"),
         (lambda: Tool(name="t"), "no function"),
-        (lambda: Tool(name="t", func=_typed, args_schema=dict), "args_schema"),
-        (lambda: tool("name"), "by keyword"),
-        (lambda: tool(tool(_typed)), "a Tool already"),
+        (lambda: Tool(name="t", func=_typed, args_schema=dict), "args_schema"),  # type: ignore[arg-type]
+        (lambda: tool("name"), "by keyword"),  # type: ignore[call-overload]
+        (lambda: tool(tool(_typed)), "a Tool already"),  # type: ignore[call-overload]
         (lambda: Tool(func=_typed, tags="one"), "tags"),
-        (lambda: Tool(func=_typed, callbacks=[print, 3]), "int"),
+        (lambda: Tool(func=_typed, callbacks=[print, 3]), "int"),  # type: ignore[list-item]
     ],
 )
 def test_bad_definitions_are_refused_naming_the_problem(define: Any, named: str) -> None:
