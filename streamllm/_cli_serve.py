@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from streamllm.cli import PROVIDERS, UsageError, _build_model, _Parser, _positive_int
+from streamllm._cli_common import PROVIDERS, Parser, UsageError, build_model, positive_int
 
 __all__ = ["serve", "serve_parser"]
 
@@ -28,7 +28,7 @@ _DEMO_ANSWER = (
 
 def serve_parser() -> argparse.ArgumentParser:
     """The parser of ``streamllm serve``."""
-    parser = _Parser(
+    parser = Parser(
         prog="streamllm serve",
         description="Serve a model over HTTP: a page at /, runs and their events as SSE.",
     )
@@ -41,7 +41,7 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model name; for local, the path of a GGUF file")
     parser.add_argument("--base-url", help="server URL, e.g. http://127.0.0.1:8080/v1")
     parser.add_argument(
-        "--max-tokens", type=_positive_int, default=256, metavar="N", help="default: 256"
+        "--max-tokens", type=positive_int, default=256, metavar="N", help="default: 256"
     )
     parser.add_argument("--temperature", type=float, metavar="T", help="sampling temperature")
     parser.add_argument(
@@ -105,8 +105,9 @@ def serve(argv: Sequence[str]) -> int:
             "reach it can run the model",
             file=sys.stderr,
         )
-    model = _build_model(args, _DEMO_ANSWER)
-    app = create_app(model, _bus(args.bus), token=args.token, cors_origins=args.cors_origin)
+    bus = _bus(args.bus)  # a bad URL is found before a model is loaded
+    model = build_model(args, _DEMO_ANSWER)
+    app = create_app(model, bus, token=args.token, cors_origins=args.cors_origin)
     print(f"streamllm: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     # Open event streams last as long as their runs: on Ctrl-C, give them a few
     # seconds, then the runs are cancelled (each ends with its terminal event).
@@ -118,4 +119,8 @@ def serve(argv: Sequence[str]) -> int:
         lifespan="on",
         timeout_graceful_shutdown=3,
     )
+    bus.close()
+    close = getattr(model, "close", None)
+    if close is not None:
+        close()
     return 0
