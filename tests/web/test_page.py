@@ -159,3 +159,21 @@ def test_with_a_token_the_page_without_it_is_refused(
     page.reload()  # asked once: the tab keeps it
     page.wait_for_selector("#runs li")
     assert page.evaluate("document.getElementById('token-dialog').open") is False
+
+
+def test_a_recent_run_reopens_replayed_from_the_bus(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """Clicking a run in the list replays it from the bus: its prompt and exact text."""
+    page.goto(server.url)
+    _run(page, "hello again")
+    page.wait_for_selector('#state[data-state="done"]')
+    _run(page, "xss now")
+    page.wait_for_selector('#state[data-state="done"]')
+    page.click('#runs li:has-text("hello again")')
+    page.wait_for_function(
+        "() => document.getElementById('asked-text').textContent === 'hello again'"
+    )
+    page.wait_for_selector('#state[data-state="done"]')
+    assert _answer(page) == FOX
+    _shot(page, tmp_path, "reopened")
