@@ -179,7 +179,18 @@ class RunManager:
         return trusted_event(cls, {**self._base(), "type": TYPES[cls], **fields})
 
     def token_event(self, text: str, extras: Mapping[str, Any] | None) -> NewToken:
-        """The ``NewToken`` for the next streamed chunk (call only when wanted)."""
+        """The ``NewToken`` for the next streamed chunk, not delivered (call only
+        when :meth:`wants_tokens`); :meth:`token` builds and delivers it."""
+        return self.token(text, extras, _deliver=False)
+
+    def token(
+        self, text: str, extras: Mapping[str, Any] | None, *, _deliver: bool = True
+    ) -> NewToken:
+        """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
+        call only when :meth:`wants_tokens`). Raises like :meth:`emit`.
+
+        Built here rather than through :meth:`token_event`: one call less per token.
+        """
         tpl = self._token_tpl
         if tpl is None:
             tpl = self._token_tpl = self._make(
@@ -198,20 +209,17 @@ class RunManager:
         data["index"] = index
         if extras is not None:
             data["chunk"] = extras  # checked and frozen where the chunk was built
-        return trusted_event(NewToken, data)
-
-    def token(self, text: str, extras: Mapping[str, Any] | None) -> None:
-        """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
-        call only when :meth:`wants_tokens`). Raises like :meth:`emit`."""
-        event = self.token_event(text, extras)
-        failures = self._failures
-        deliver(self._inline[_TOKEN], event, failures)
-        if _TOKEN_SIGNAL.receivers or self._sinks or failures.error is not None:
-            self._post(event)
+        event: NewToken = trusted_event(NewToken, data)
+        if _deliver:
+            failures = self._failures
+            deliver(self._inline[_TOKEN], event, failures)
+            if _TOKEN_SIGNAL.receivers or self._sinks or failures.error is not None:
+                self._post(event)
+        return event
 
     def atoken(self, text: str, extras: Mapping[str, Any] | None) -> Awaitable[None]:
         """Async :meth:`token` (await it): async hooks are awaited inline."""
-        event = self.token_event(text, extras)
+        event = self.token(text, extras, _deliver=False)
         t = self._t
         # _post only when it has work: a signal receiver, or a failure to raise.
         after = self._post if t.strict or _TOKEN_SIGNAL.receivers else None

@@ -242,6 +242,7 @@ def test_no_token_event_built_without_listeners(monkeypatch: pytest.MonkeyPatch)
     def boom(*args: Any) -> Any:
         raise AssertionError("a NewToken was built")
 
-    monkeypatch.setattr(RunManager, "token_event", boom)
+    for builder in ("token_event", "token", "atoken"):
+        monkeypatch.setattr(RunManager, builder, boom)
     only_end: dict[str, Any] = {"on_llm_end": lambda e: None}
     assert list(FakeListLLM(responses=["a b"]).stream("x", callbacks=[only_end])) == ["a", " b"]
