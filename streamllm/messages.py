@@ -1,54 +1,24 @@
-"""Chat messages, the other kind of model input besides a prompt string."""
+"""Chat messages, the other kind of model input besides a prompt string.
+
+There is one input message class, :class:`~streamllm.chat.inputs.Message`
+(roles system, user, assistant and tool; ``human`` and ``ai`` as aliases;
+content a str or a tuple of blocks; an assistant's ``tool_calls``, a tool
+message's ``tool_call_id``). It lives with the other chat data; this module,
+its first home, re-exports it, and :func:`to_messages` is
+:func:`~streamllm.chat.inputs.to_chat_messages`::
+
+    >>> [m.role for m in to_messages([("human", "Hi"), {"role": "ai", "content": "Hello"}])]
+    ['user', 'assistant']
+
+A provider that sends only text reads ``message.text`` (the text blocks
+joined), never ``message.content``, which may hold blocks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from streamllm.chat.inputs import ChatInput, Message, Role, to_chat_messages
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+__all__ = ["ChatInput", "Message", "Role", "to_messages"]
 
-from streamllm.errors import ConfigurationError
-
-__all__ = ["Message", "Role", "to_messages"]
-
-Role = Literal["system", "user", "assistant"]
-
-
-class Message(BaseModel):
-    """One chat message: ``Message(role="user", content="Hi")``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    role: Role
-    content: str
-
-
-def to_messages(items: Sequence[Message | Mapping[str, Any]]) -> tuple[Message, ...]:
-    """Validate a list of messages (``Message`` models or ``{"role", "content"}`` dicts).
-
-    Raises :class:`ConfigurationError` for an empty list, an unknown role or a
-    malformed item, naming the item's position.
-    """
-    if not items:
-        raise ConfigurationError("the message list is empty: give at least one message")
-    out: list[Message] = []
-    for i, item in enumerate(items):
-        if isinstance(item, Message):
-            out.append(item)
-            continue
-        if not isinstance(item, Mapping):
-            raise ConfigurationError(
-                f"message {i} is a {type(item).__name__}: expected a Message or a "
-                '{"role", "content"} mapping'
-            )
-        try:
-            out.append(Message.model_validate(item))
-        except ValidationError as exc:
-            role = item.get("role")
-            if role is not None and role not in ("system", "user", "assistant"):
-                raise ConfigurationError(
-                    f"message {i} has the unknown role {role!r}: "
-                    "use 'system', 'user' or 'assistant'"
-                ) from exc
-            raise ConfigurationError(f"message {i} is not a valid message: {exc}") from exc
-    return tuple(out)
+#: Validate a conversation (see :func:`streamllm.chat.inputs.to_chat_messages`).
+to_messages = to_chat_messages

@@ -90,14 +90,14 @@ class Request:
         if self.prompt is not None:
             return self.prompt
         return "\n".join(
-            m.content if m.role == "user" else f"{m.role}: {m.content}" for m in self.messages or ()
+            m.text if m.role == "user" else f"{m.role}: {m.text}" for m in self.messages or ()
         )
 
     def input_text(self) -> str:
         """The whole input as text, for estimating its tokens."""
         if self.prompt is not None:
             return self.prompt
-        return "\n".join(m.content for m in self.messages or ())
+        return "\n".join(m.text for m in self.messages or ())
 
 
 @final

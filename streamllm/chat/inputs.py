@@ -17,7 +17,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from streamllm.chat.blocks import Block, InvalidToolCall, ReasoningBlock, TextBlock, ToolCall
 from streamllm.chat.message import AIMessage
@@ -94,6 +101,16 @@ class Message(BaseModel):
         if self.role != "tool" and self.tool_call_id is not None:
             raise ValueError(f"a {self.role} message has no tool_call_id (only tool messages do)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A plain message dumps as {"role", "content"}, as before tool messages
+        # existed: recordings and the web stream stay the shape clients know.
+        data: dict[str, Any] = handler(self)
+        for key in ("tool_call_id", "name"):
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -179,7 +196,7 @@ def _one(i: int, item: Any) -> Message:
         data = item
     else:
         raise ConfigurationError(
-            f"message {i} is of type {type(item).__name__}: expected a Message, a "
+            f"message {i} is a {type(item).__name__}: expected a Message, a "
             '{"role", "content"} mapping, a (role, content) tuple or an AIMessage'
         )
     role = data.get("role")

@@ -128,7 +128,7 @@ class LoggingHandler(CallbackHandler):
         if event.messages is not None:
             if self.capture_content:
                 fields["messages"] = [
-                    {"role": m.role, "content": redact_text(m.content)} for m in event.messages
+                    {"role": m.role, "content": redact_text(m.text)} for m in event.messages
                 ]
             else:
                 fields["messages_count"] = len(event.messages)

@@ -116,7 +116,7 @@ class _Run:
 
 def _input_messages(event: LLMStart) -> str:
     if event.messages is not None:
-        items = [(m.role, m.content) for m in event.messages]
+        items = [(m.role, m.text) for m in event.messages]
     else:
         items = [("user", event.prompt or "")]
     return json.dumps(

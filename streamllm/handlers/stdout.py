@@ -104,7 +104,7 @@ class StdOutHandler(CallbackHandler):
             what = f"prompt {_preview(event.prompt, self._preview)!r}"
         else:
             messages = event.messages or ()
-            last = _preview(messages[-1].content, self._preview) if messages else ""
+            last = _preview(messages[-1].text, self._preview) if messages else ""
             what = f"{len(messages)} message(s), last {last!r}"
         self._line(event, f"start ({event.model}), {what}")
 

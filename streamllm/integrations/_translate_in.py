@@ -92,7 +92,7 @@ class Inbound:
         **kwargs: Any,
     ) -> Step | None:
         converted = tuple(m for batch in messages for m in streamllm_messages(batch))
-        text = "\n".join(m.content for m in converted)
+        text = "\n".join(m.text for m in converted)
         args = (serialized, run_id, parent_run_id, tags, metadata, kwargs)
         return self._start(*args, prompt=None, messages=converted, text=text)
 

@@ -94,12 +94,12 @@ class ChatAnthropic(HTTPProvider):
 
     def _http_request(self, request: Request) -> HTTPRequest:
         params = request.params
-        system = [m.content for m in request.as_messages() if m.role == "system"]
+        system = [m.text for m in request.as_messages() if m.role == "system"]
         body: dict[str, Any] = {
             "model": self.model,
             "max_tokens": params.get("max_tokens") or _DEFAULT_MAX_TOKENS,
             "messages": [
-                {"role": m.role, "content": m.content}
+                {"role": m.role, "content": m.text}
                 for m in request.as_messages()
                 if m.role != "system"
             ],

@@ -108,7 +108,7 @@ class _Formatter:
         if not chat or self._format is None:
             text = request.as_prompt()
             return llm.tokenize(text.encode("utf-8"), add_bos=True, special=False), [], []
-        messages = [{"role": m.role, "content": m.content} for m in request.as_messages()]
+        messages = [{"role": m.role, "content": m.text} for m in request.as_messages()]
         result = self._format(messages=messages)
         tokens = llm.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True

@@ -110,7 +110,7 @@ class Ollama(HTTPProvider):
             headers["authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         if self._is_chat(request):
             body["messages"] = [
-                {"role": m.role, "content": m.content} for m in request.as_messages()
+                {"role": m.role, "content": m.text} for m in request.as_messages()
             ]
             return HTTPRequest("/api/chat", body, headers)
         body["prompt"] = request.as_prompt()

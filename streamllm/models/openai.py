@@ -159,5 +159,5 @@ class ChatOpenAI(_OpenAIBase):
 
     def _http_request(self, request: Request) -> HTTPRequest:
         body = self._body(request)
-        body["messages"] = [{"role": m.role, "content": m.content} for m in request.as_messages()]
+        body["messages"] = [{"role": m.role, "content": m.text} for m in request.as_messages()]
         return HTTPRequest("/chat/completions", body, self._headers())

@@ -72,8 +72,10 @@ def test_each_new_event_reads_back_equal(event: Any) -> None:
 def test_payloads_are_read_only() -> None:
     """A handler cannot change the tool arguments the next handler (or the tool) sees."""
     start = ToolStart(**common(tool_call_id="c1", args={"a": {"b": 1}}))
+    inner = start.args["a"]
+    assert isinstance(inner, dict)
     with pytest.raises(TypeError):
-        start.args["a"]["b"] = 2  # type: ignore[index]
+        inner["b"] = 2
     end = BlockEnd(**common(block=0, content=ToolCall(id="c", name="f", args={"x": [1]})))
     assert isinstance(end.content, ToolCall)
     args_x = end.content.args["x"]

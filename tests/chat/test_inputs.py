@@ -105,7 +105,7 @@ class _Odd(BaseModel):
             "message 1 .*cannot hold a reasoning",
         ),
         ([{"role": "user", "content": "x", "tool_call_id": "c"}], "only tool messages"),
-        ([42], "message 0 is of type int"),
+        ([42], "message 0 is a int"),
         ("hello", "empty"),
     ],
 )
