@@ -36,12 +36,14 @@ Part = dict[str, Any]
 class UIMessageParts:
     """Translates the events of one root run into UI message stream parts."""
 
-    __slots__ = ("_open", "_run_id")
+    __slots__ = ("_open", "_run_id", "_text")
 
     def __init__(self, run_id: str) -> None:
         self._run_id = run_id
         # Open blocks: position -> (kind, part id).
         self._open: dict[int, tuple[str, str]] = {}
+        # The text block tokens without a block number belong to (the last opened).
+        self._text = 0
 
     def parts(self, event: Event) -> list[Part]:
         """The parts for one event (none for events of nested runs)."""
@@ -52,10 +54,13 @@ class UIMessageParts:
         if kind == "llm_start":
             return [{"type": "start", "messageId": self._run_id}, {"type": "start-step"}]
         if kind == "new_token":
-            block = getattr(e, "block", 0)
+            block = getattr(e, "block", None)
+            if block is None:
+                block = self._text
             return [*self._start(block, "text"), _delta("text", self._id(block), e.token)]
         if kind == "block_start":
-            return self._start(e.block, e.kind, e.id, e.name)
+            # The tool's name: BlockStart's own field (``name`` is the run's, on every event).
+            return self._start(e.block, e.kind, e.id, getattr(e, "tool_name", None))
         if kind == "block_delta":
             return [*self._start(e.block, e.kind), _delta(e.kind, self._id(e.block), e.delta)]
         if kind == "block_end":
@@ -84,6 +89,8 @@ class UIMessageParts:
             return [{"type": "tool-input-start", "toolCallId": part_id, "toolName": name or ""}]
         part_id = f"{kind}-{block}"
         self._open[block] = (kind, part_id)
+        if kind == "text":
+            self._text = block
         return [{"type": f"{kind}-start", "id": part_id}]
 
     def _end(self, block: int, content: Mapping[str, Any]) -> list[Part]:

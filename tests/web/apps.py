@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 from starlette.applications import Starlette
 
-from streamllm.models._run import Request
 from streamllm.models.base import BaseLLM
 from streamllm.models.fake import split_words
 from streamllm.outputs import GenerationChunk
+from streamllm.request import Request
 from streamllm.web import create_app
 
 FOX = "The quick brown fox jumps over the lazy dog. " * 3
