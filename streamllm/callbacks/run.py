@@ -9,29 +9,26 @@ hands it to :meth:`~RunManager.emit` (sync code) or :meth:`~RunManager.aemit`
 :meth:`~RunManager.afinish`, which also let async handlers drain and raise a
 handler failure the caller must see.
 
-The rule for ``raise_error`` handlers and the terminal event (issue 11.8):
-they see an end event (``LLMEnd``, ``ChainEnd``) before the other handlers; if
-one fails on it, or an async ``raise_error`` handler run from sync code failed
-earlier in the run, every handler that has not seen the end yet gets the
-matching error event (``reason="failed"``) in its place and the caller gets the
-``HandlerError``. No handler sees two terminal events.
+``raise_error`` handlers and the terminal event: see
+:mod:`streamllm.callbacks.terminal`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Generator, Mapping
-from typing import Any, final
+from typing import Any, TypeVar, final
 from uuid import UUID
 
 from streamllm._fast import trusted_event
 from streamllm._frozen import freeze, freeze_mapping
-from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
+from streamllm.callbacks.deliver import adeliver, deliver, send_signal
 from streamllm.callbacks.failures import Failures
-from streamllm.callbacks.kinds import TYPES, as_failure
+from streamllm.callbacks.kinds import TERMINAL, TYPES
 from streamllm.callbacks.loop import AsyncDrain
 from streamllm.callbacks.registry import Entry
-from streamllm.callbacks.tables import EMPTY, Mode, Tables, split, unseen
+from streamllm.callbacks.tables import EMPTY, Mode, Tables
+from streamllm.callbacks.terminal import aend, end
 from streamllm.errors import HandlerError
 from streamllm.events import (
     BaseEvent,
@@ -52,7 +49,16 @@ from streamllm.signals import SIGNALS
 __all__ = ["Mode", "RunManager"]
 
 
+E = TypeVar("E", bound=BaseEvent)
+
 _TOKEN = NewToken.slot
+# The token template's own fields: every NewToken field's default (the
+# required ones get a placeholder), so a field added to NewToken is carried.
+_TOKEN_FIELDS = {
+    name: None if field.is_required() else field.default
+    for name, field in NewToken.model_fields.items()
+    if name not in BaseEvent.model_fields and name != "type"
+}
 
 
 @final
@@ -178,13 +184,18 @@ class RunManager:
     def _make(self, cls: type[BaseEvent], fields: dict[str, Any]) -> Any:
         return trusted_event(cls, {**self._base(), "type": TYPES[cls], **fields})
 
-    def token_event(self, text: str, extras: Mapping[str, Any] | None) -> NewToken:
+    def token_event(self, text: str, extras: Mapping[str, Any] | None, block: int = 0) -> NewToken:
         """The ``NewToken`` for the next streamed chunk, not delivered (call only
         when :meth:`wants_tokens`); :meth:`token` builds and delivers it."""
-        return self.token(text, extras, _deliver=False)
+        return self.token(text, extras, block, _deliver=False)
 
     def token(
-        self, text: str, extras: Mapping[str, Any] | None, *, _deliver: bool = True
+        self,
+        text: str,
+        extras: Mapping[str, Any] | None,
+        block: int = 0,
+        *,
+        _deliver: bool = True,
     ) -> NewToken:
         """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
         call only when :meth:`wants_tokens`). Raises like :meth:`emit`.
@@ -193,9 +204,7 @@ class RunManager:
         """
         tpl = self._token_tpl
         if tpl is None:
-            tpl = self._token_tpl = self._make(
-                NewToken, {"token": "", "index": 0, "chunk": None}
-            ).__dict__
+            tpl = self._token_tpl = self._make(NewToken, _TOKEN_FIELDS).__dict__
             self.seq -= 1
         data = tpl.copy()
         seq = self.seq
@@ -209,6 +218,8 @@ class RunManager:
         data["index"] = index
         if extras is not None:
             data["chunk"] = extras  # checked and frozen where the chunk was built
+        if block:
+            data["block"] = block
         event: NewToken = trusted_event(NewToken, data)
         if _deliver:
             failures = self._failures
@@ -217,13 +228,34 @@ class RunManager:
                 self._post(event)
         return event
 
-    def atoken(self, text: str, extras: Mapping[str, Any] | None) -> Awaitable[None]:
+    def atoken(
+        self, text: str, extras: Mapping[str, Any] | None, block: int = 0
+    ) -> Awaitable[None]:
         """Async :meth:`token` (await it): async hooks are awaited inline."""
-        event = self.token(text, extras, _deliver=False)
+        event = self.token(text, extras, block, _deliver=False)
         t = self._t
         # _post only when it has work: a signal receiver, or a failure to raise.
         after = self._post if t.strict or _TOKEN_SIGNAL.receivers else None
         return adeliver(t.ordered[_TOKEN], event, self._failures, after=after)
+
+    def build(self, cls: type[E], fields: Mapping[str, Any]) -> E | None:
+        """The run's next event of kind ``cls`` with ``fields`` (read-only data),
+        or None when no handler or signal receiver wants that kind; building a
+        terminal kind marks the run done. Works for every event class, so a new
+        kind needs no method here."""
+        if cls.slot in TERMINAL:
+            self.done = True
+        if not self.wants(cls.slot):
+            return None
+        return self._make(cls, dict(fields))  # type: ignore[no-any-return]
+
+    def step(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> None:
+        """Build (when wanted) and deliver a step event such as ``BlockDelta``."""
+        self.emit(self.build(cls, fields))
+
+    def astep(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> Awaitable[None]:
+        """Async :meth:`step` (await it)."""
+        return self.aemit(self.build(cls, fields))
 
     def start_event(
         self,
@@ -315,7 +347,7 @@ class RunManager:
         stream) and raise the failure the caller must get, if any."""
         try:
             if event is not None and self._ends[event.slot]:
-                self._end(event)
+                end(self._t, self._failures, event, self.sender, self._drain, self._stray)
             else:
                 self.emit(event)
         finally:
@@ -323,49 +355,11 @@ class RunManager:
         if late is not None:
             raise late
 
-    def _end(self, event: BaseEvent) -> None:
-        """An end event with raise_error handlers: see the module docstring."""
-        t, failures, drain = self._t, self._failures, self._drain
-        strict, rest = split(t.inline[event.slot])
-        strict_async: tuple[Target, ...] = ()
-        if drain is not None and t.strict_async:
-            strict_async = split(t.drain[event.slot])[0]
-            if strict_async:
-                drain.put(event, strict_async)
-            drain.catch_up()
-        deliver(strict, event, failures)
-        error = failures.take() or failures.deferred
-        failures.deferred = None
-        if error is not None:
-            event = as_failure(event, error)
-            rest = unseen(t.inline[event.slot], strict)
-        deliver(rest, event, failures)
-        if SIGNALS[event.slot].receivers:
-            send_signal(event, self.sender, failures)
-        if drain is not None:
-            drain.put(event, unseen(t.drain[event.slot], strict_async))
-        if self._stray is not None:
-            self._stray.put(event)
-        if error is not None:
-            raise error
-
-    async def afinish(self, event: BaseEvent | None) -> None:
-        """Async :meth:`finish` (async hooks are awaited inline: nothing drains)."""
+    def afinish(self, event: BaseEvent | None) -> Awaitable[None]:
+        """Async :meth:`finish` (await it; async hooks are awaited inline: nothing drains)."""
         if event is None or not self._ends[event.slot]:
-            return await self.aemit(event)
-        failures = self._failures
-        strict, rest = split(self._t.ordered[event.slot])
-        await adeliver(strict, event, failures)
-        error = failures.take()
-        if error is not None:
-            event = as_failure(event, error)
-            rest = unseen(self._t.ordered[event.slot], strict)
-        await adeliver(rest, event, failures)
-        if SIGNALS[event.slot].receivers:
-            send_signal(event, self.sender, failures)
-        error = error or failures.take()
-        if error is not None:
-            raise error
+            return self.aemit(event)
+        return aend(self._t, self._failures, event, self.sender)
 
     def settle(self, *, wait: bool) -> HandlerError | None:
         """After the terminal event: let async hooks drain (unless ``wait`` is

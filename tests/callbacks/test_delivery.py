@@ -313,3 +313,49 @@ def loop_entry(handler: Any) -> Any:
     from streamllm.callbacks.registry import resolve
 
     return resolve(handler)
+
+
+# -- a new event kind needs nothing in the callbacks layer (issue 12.1) -----------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_new_event_kinds_flow_through_every_rule_without_callbacks_code(mode: str) -> None:
+    """Block and tool events (added as classes only) reach their hooks, on_event,
+    signals and the raise_error-on-the-end rule (ToolEnd -> ToolError) alike."""
+    from streamllm import signals
+    from streamllm.callbacks import CallbackManager
+    from streamllm.callbacks.registry import resolve_all
+    from streamllm.events import BlockDelta, ToolEnd, ToolError, ToolStart
+
+    class StrictTool(CallbackHandler):
+        raise_error = True
+
+        def on_tool_end(self, event: ToolEnd) -> None:
+            raise RuntimeError("refuses the tool's output")
+
+    deltas: list[str] = []
+    recorder = RecordingHandler()
+    handlers = [StrictTool(), {"on_block_delta": lambda e: deltas.append(e.delta)}, recorder]
+    signalled: list[BaseEvent] = []
+
+    def receiver(sender: object, event: BaseEvent) -> None:
+        signalled.append(event)
+
+    manager = CallbackManager.configure(local=resolve_all(handlers))
+    run = manager.start_run(name="search", sender=None, mode=mode)  # type: ignore[arg-type]
+    start = {"tool_call_id": "call_1", "args": {"q": "x"}}
+    delta = {"block": 0, "kind": "reasoning", "delta": "thinking"}
+    with signals.namespace.signal("tool_error").connected_to(receiver), pytest.raises(HandlerError):
+        if mode == "sync":
+            run.emit(run.build(ToolStart, start))
+            run.step(BlockDelta, delta)
+            run.finish(run.build(ToolEnd, {"output": {"hits": 3}}))
+        else:
+            await run.aemit(run.build(ToolStart, start))
+            await run.astep(BlockDelta, delta)
+            await run.afinish(run.build(ToolEnd, {"output": {"hits": 3}}))
+    assert deltas == ["thinking"]
+    assert [e.type for e in recorder.events] == ["tool_start", "block_delta", "tool_error"]
+    assert [e.seq for e in recorder.events] == [0, 1, 2]
+    assert isinstance(signalled[0], ToolError)
+    assert run.done
