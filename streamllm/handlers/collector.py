@@ -12,11 +12,37 @@ from streamllm.outputs import Generation, LLMResult
 __all__ = ["ResultCollector"]
 
 
-def _rebuild(run_id: UUID, tokens: list[str] | None, source: LLMResult) -> LLMResult:
+#: Tokens kept as separate strings before they are joined into one block: a
+#: str per token costs several times its text (issue 11.10).
+BLOCK = 512
+
+
+class _Text:
+    """One run's streamed text: joined blocks, and the tokens since the last one."""
+
+    __slots__ = ("blocks", "tokens")
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.tokens: list[str] = []
+
+    def add(self, token: str) -> None:
+        tokens = self.tokens
+        tokens.append(token)
+        if len(tokens) >= BLOCK:
+            self.blocks.append("".join(tokens))
+            tokens.clear()
+
+    def text(self) -> str:
+        self.blocks.append("".join(self.tokens))
+        return "".join(self.blocks)
+
+
+def _rebuild(run_id: UUID, streamed: _Text | None, source: LLMResult) -> LLMResult:
     # A run that streamed no token either produced no text or came from a
     # provider that does not stream (no NewToken at all): then the terminal
     # event's text is the only record of it.
-    text = "".join(tokens) if tokens else source.text
+    text = streamed.text() if streamed is not None else source.text
     first = source.generations[0][0] if source.generations and source.generations[0] else None
     generation = Generation(
         text=text,
@@ -35,10 +61,11 @@ def _rebuild(run_id: UUID, tokens: list[str] | None, source: LLMResult) -> LLMRe
 class ResultCollector(CallbackHandler):
     """Keeps an :class:`LLMResult` per run, rebuilt from the events alone.
 
-    The text comes from the run's ``NewToken`` events (joined once, at the
-    end); usage, finish reason, model and retries from its terminal event. For
-    a run that failed or was abandoned, the result holds what had streamed (the
-    partial) and ``errors`` holds its ``LLMError``.
+    The text comes from the run's ``NewToken`` events (joined in blocks as
+    they come, so a long stream costs about its text in memory); usage, finish
+    reason, model and retries from its terminal event. For a run that failed or
+    was abandoned, the result holds what had streamed (the partial) and
+    ``errors`` holds its ``LLMError``.
 
     >>> from streamllm import FakeListLLM
     >>> from streamllm.handlers import ResultCollector
@@ -50,18 +77,18 @@ class ResultCollector(CallbackHandler):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tokens: dict[UUID, list[str]] = {}
+        self._tokens: dict[UUID, _Text] = {}
         self._results: dict[UUID, LLMResult] = {}
         self._errors: dict[UUID, LLMError] = {}
 
     def on_llm_new_token(self, event: NewToken) -> None:
         # dict.get is atomic; the lock is only needed to create a run's list.
-        tokens = self._tokens.get(event.run_id)
-        if tokens is None:
+        streamed = self._tokens.get(event.run_id)
+        if streamed is None:
             with self._lock:
-                tokens = self._tokens.setdefault(event.run_id, [])
+                streamed = self._tokens.setdefault(event.run_id, _Text())
         # One run's tokens arrive in order from one thread or task at a time.
-        tokens.append(event.token)
+        streamed.add(event.token)
 
     def on_llm_end(self, event: LLMEnd) -> None:
         with self._lock:

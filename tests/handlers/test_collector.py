@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from uuid import uuid4
 
 from streamllm import (
@@ -101,3 +102,23 @@ def test_clear_forgets_finished_runs() -> None:
     assert len(collector.results) == 1
     collector.clear()
     assert collector.results == {}
+
+
+def test_a_long_stream_is_kept_in_blocks_not_one_str_per_token() -> None:
+    """Tokens are joined in blocks while they come (issue 11.10): the collector
+    holds far fewer strings than tokens, and the text is still exact."""
+    from streamllm.handlers import collector as module
+
+    n = 3 * module.BLOCK + 7
+    text = "".join(f"t{i} " for i in range(n))
+    model = FakeListLLM(responses=[text])
+    collector = ResultCollector()
+    seen: list[int] = []
+
+    def probe(event: Any) -> None:
+        for streamed in collector._tokens.values():
+            seen.append(len(streamed.tokens) + len(streamed.blocks))
+
+    model.invoke("x", callbacks=[collector, {"on_llm_new_token": probe}])
+    assert max(seen) <= module.BLOCK + n // module.BLOCK + 1
+    assert [r.text for r in collector.results.values()] == [text]

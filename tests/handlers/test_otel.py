@@ -20,11 +20,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from streamllm import FakeListLLM, GenerationChunk, ProviderConnectionError, TokenUsage
+from streamllm import FakeListLLM, GenerationChunk, ProviderConnectionError, Request, TokenUsage
 from streamllm.callbacks.parent_runs import traced
 from streamllm.handlers import otel
 from streamllm.handlers.otel import OpenTelemetryHandler
-from streamllm.models._run import Request
 
 
 @dataclass
