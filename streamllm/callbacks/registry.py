@@ -198,8 +198,15 @@ def resolve(handler: object) -> Entry:
     raise ConfigurationError(
         f"{type(handler).__qualname__} object is not a handler: pass a CallbackHandler, "
         "an AsyncCallbackHandler, a callable taking one event, or a mapping of hook "
-        "names to callables"
+        f"names to callables{_langchain_hint(handler)}"
     )
+
+
+def _langchain_hint(handler: object) -> str:
+    # Recognised by module name: langchain-core is optional and never imported here.
+    if any(c.__module__.startswith("langchain_core") for c in type(handler).__mro__):
+        return f" (a LangChain handler: wrap it with {_BRIDGE}(handler))"
+    return ""
 
 
 def resolve_all(handlers: object) -> tuple[Entry, ...]:

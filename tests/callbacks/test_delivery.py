@@ -359,3 +359,10 @@ async def test_new_event_kinds_flow_through_every_rule_without_callbacks_code(mo
     assert [e.seq for e in recorder.events] == [0, 1, 2]
     assert isinstance(signalled[0], ToolError)
     assert run.done
+
+
+def test_a_langchain_handler_is_pointed_at_the_bridge() -> None:
+    """Passing a langchain-core handler as it is names the from_langchain bridge."""
+    lc = pytest.importorskip("langchain_core.callbacks")
+    with pytest.raises(ConfigurationError, match="from_langchain"):
+        FakeListLLM(responses=["a"]).invoke("x", callbacks=[lc.StdOutCallbackHandler()])
