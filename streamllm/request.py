@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from streamllm._fast import all_fields, trusted
+from streamllm.chat.tools_schema import ToolChoice, ToolSpec
 from streamllm.messages import Message
 from streamllm.outputs import (
     Generation,
@@ -63,20 +64,27 @@ class Request:
     """What a provider is asked: the input and the call's parameters.
 
     ``retries`` is for the provider to count the retries it made; the result
-    records it. ``params`` holds the generation parameters that are set.
+    records it. ``params`` holds the generation parameters that are set;
+    ``tools`` and ``tool_choice`` the tools a chat model offers (see
+    ``BaseChatModel.bind_tools``), kept out of ``params`` because tool
+    definitions are content, which handlers see only when asked.
     """
 
-    __slots__ = ("messages", "params", "prompt", "retries")
+    __slots__ = ("messages", "params", "prompt", "retries", "tool_choice", "tools")
 
     def __init__(
         self,
         prompt: str | None,
         messages: tuple[Message, ...] | None,
         params: dict[str, Any],
+        tools: tuple[ToolSpec, ...] = (),
+        tool_choice: ToolChoice | None = None,
     ) -> None:
         self.prompt = prompt
         self.messages = messages
         self.params = params
+        self.tools = tools
+        self.tool_choice = tool_choice
         self.retries = 0
 
     def as_messages(self) -> tuple[Message, ...]:
@@ -100,10 +108,10 @@ class Request:
         return "\n".join(m.text for m in self.messages or ())
 
 
-@final
 class Outcome:
     """One run's output so far: its text, finish reason, usage and, once it
-    ended well, its result.
+    ended well, its result. (A chat run's outcome, in the models layer, adds
+    its message.)
 
     The drivers append each token to ``texts`` and call :meth:`compact` once it
     holds :data:`BLOCK` of them, so memory stays near the size of the text.
@@ -130,6 +138,10 @@ class Outcome:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
+
+    def output(self) -> Any:
+        """What ``invoke`` returns for this run: its text."""
+        return self.text
 
     @property
     def text(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any, final
 
 from streamllm.callbacks.context import copy_context_executor
 from streamllm.callbacks.manager import CallbackManager
-from streamllm.models._run import Call, adrive, drive
+from streamllm.models._run import TEXT, Call, Driver
 from streamllm.request import Outcome
 
 __all__ = ["Batch", "arun_batch", "run_batch"]
@@ -34,7 +34,16 @@ class Batch:
     """A prepared batch: one :class:`Call` per input, the manager their runs
     share, the run name, and how they run."""
 
-    __slots__ = ("calls", "limit", "manager", "name", "need_result", "return_exceptions", "tokens")
+    __slots__ = (
+        "calls",
+        "driver",
+        "limit",
+        "manager",
+        "name",
+        "need_result",
+        "return_exceptions",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -46,8 +55,10 @@ class Batch:
         tokens: bool,
         need_result: bool,
         return_exceptions: bool,
+        driver: Driver = TEXT,
     ) -> None:
         self.calls = calls
+        self.driver = driver
         self.manager = manager
         self.name = name
         self.limit = limit
@@ -56,7 +67,7 @@ class Batch:
         self.return_exceptions = return_exceptions
 
     def value(self, outcome: Outcome) -> Any:
-        return outcome.result if self.need_result else outcome.text
+        return outcome.result if self.need_result else outcome.output()
 
 
 def run_batch(batch: Batch, sender: object) -> list[Any]:
@@ -70,9 +81,9 @@ def run_batch(batch: Batch, sender: object) -> list[Any]:
         if stop.is_set():
             return _SKIPPED
         run = batch.manager.start_run(name=batch.name, sender=sender)
-        outcome = Outcome()
+        outcome = batch.driver.outcome()
         try:
-            for _ in drive(
+            for _ in batch.driver.drive(
                 call,
                 run,
                 outcome,
@@ -135,9 +146,9 @@ async def arun_batch(batch: Batch, sender: object) -> list[Any]:
             if failures and not return_exceptions:
                 return _SKIPPED
             run = batch.manager.start_run(name=batch.name, sender=sender, mode="async")
-            outcome = Outcome()
+            outcome = batch.driver.outcome()
             try:
-                async for _ in adrive(
+                async for _ in batch.driver.adrive(
                     call, run, outcome, tokens=batch.tokens, need_result=batch.need_result
                 ):
                     pass

@@ -8,7 +8,7 @@ for a prepared :class:`Batch` and hands it to the batch engine
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Unpack, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Unpack, overload
 
 from streamllm.models._batch import Batch, arun_batch, run_batch
 from streamllm.models.config import CallOptions, LLMInput, RunnableConfig
@@ -16,21 +16,25 @@ from streamllm.outputs import LLMResult
 
 __all__ = ["BatchMethods"]
 
+#: What one run returns: ``str`` for text models, ``AIMessage`` for chat models.
+Out = TypeVar("Out")
 
-class BatchMethods:
+
+class BatchMethods(Generic[Out]):
     """``generate``/``agenerate`` and ``batch``/``abatch``."""
 
-    def _batch(
-        self,
-        inputs: Sequence[LLMInput],
-        config: RunnableConfig | None,
-        options: Mapping[str, Any],
-        limit: int | None,
-        *,
-        need_result: bool,
-        return_exceptions: bool,
-    ) -> Batch:
-        raise NotImplementedError  # pragma: no cover - BaseLLM defines it
+    if TYPE_CHECKING:  # the model class defines it (kept out of the MRO at run time)
+
+        def _batch(
+            self,
+            inputs: Sequence[LLMInput],
+            config: RunnableConfig | None,
+            options: Mapping[str, Any],
+            limit: int | None,
+            *,
+            need_result: bool,
+            return_exceptions: bool,
+        ) -> Batch: ...
 
     def generate(
         self,
@@ -69,7 +73,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: Literal[False] = False,
         **kwargs: Unpack[CallOptions],
-    ) -> list[str]: ...
+    ) -> list[Out]: ...
 
     @overload
     def batch(
@@ -80,7 +84,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: Literal[True],
         **kwargs: Unpack[CallOptions],
-    ) -> list[str | BaseException]: ...
+    ) -> list[Out | BaseException]: ...
 
     def batch(
         self,
@@ -90,7 +94,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: bool = False,
         **kwargs: Unpack[CallOptions],
-    ) -> list[str] | list[str | BaseException]:
+    ) -> list[Out] | list[Out | BaseException]:
         """Run many inputs concurrently (threads); results in input order.
 
         With ``return_exceptions=False`` the first failure is raised once every
@@ -117,7 +121,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: Literal[False] = False,
         **kwargs: Unpack[CallOptions],
-    ) -> list[str]: ...
+    ) -> list[Out]: ...
 
     @overload
     async def abatch(
@@ -128,7 +132,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: Literal[True],
         **kwargs: Unpack[CallOptions],
-    ) -> list[str | BaseException]: ...
+    ) -> list[Out | BaseException]: ...
 
     async def abatch(
         self,
@@ -138,7 +142,7 @@ class BatchMethods:
         max_concurrency: int | None = None,
         return_exceptions: bool = False,
         **kwargs: Unpack[CallOptions],
-    ) -> list[str] | list[str | BaseException]:
+    ) -> list[Out] | list[Out | BaseException]:
         """Async :meth:`batch`: tasks on the running loop, ``max_concurrency`` at a time."""
         batch = self._batch(
             inputs,

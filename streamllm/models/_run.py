@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any, final
+from typing import Any, NamedTuple, NoReturn, final
 
 from streamllm.callbacks.manager import RunManager, reason_for
 from streamllm.errors import HandlerError
@@ -27,7 +27,7 @@ from streamllm.events import LLMEnd, LLMError
 from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
 from streamllm.request import BLOCK, Outcome, Request
 
-__all__ = ["Call", "adrive", "drive"]
+__all__ = ["TEXT", "Call", "Driver", "adrive", "afail", "cancellable", "drive", "fail"]
 
 _EMPTY_RESULT = LLMResult(generations=())
 
@@ -101,7 +101,7 @@ async def _aclose(it: Any) -> None:
         await aclose()
 
 
-def _cancellable(
+def cancellable(
     chunks: Iterator[GenerationChunk], cancel: threading.Event
 ) -> Generator[GenerationChunk, None, None]:
     """``chunks``, ending with ``CancelledError`` once ``cancel`` is set (a batch
@@ -115,6 +115,38 @@ def _cancellable(
         _close(chunks)
 
 
+def fail(call: Call, run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
+    """End a run that ``exc`` interrupted with its error event, then raise:
+    ``exc`` itself, or the ``HandlerError`` of a ``raise_error`` handler that
+    failed on the error event (never for cancellation). Every driver's
+    ``except BaseException`` calls this (or :func:`afail`)."""
+    event, may_replace = call.failure(run, outcome, exc)
+    replacement: HandlerError | None = None
+    try:
+        # close() or garbage collection (GeneratorExit): never wait for
+        # async handlers here; a finaliser must not block.
+        run.finish(event, wait=not isinstance(exc, GeneratorExit))
+    except HandlerError as handler_exc:
+        replacement = handler_exc
+    if replacement is not None and may_replace:
+        raise replacement from exc
+    raise exc
+
+
+async def afail(call: Call, run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
+    """Async :func:`fail`: async hooks are awaited."""
+    event, may_replace = call.failure(run, outcome, exc)
+    replacement: HandlerError | None = None
+    try:
+        await run.afinish(event)
+    except HandlerError as handler_exc:
+        replacement = handler_exc
+    # Closing (GeneratorExit) or cancelling keeps its own exception.
+    if replacement is not None and may_replace:
+        raise replacement from exc
+    raise exc
+
+
 def drive(
     call: Call,
     run: RunManager,
@@ -123,16 +155,19 @@ def drive(
     tokens: bool,
     need_result: bool = False,
     cancel: threading.Event | None = None,
+    chunks: bool = True,
 ) -> Generator[str, None, None]:
     """Run one model call in sync code, yielding each token after its ``NewToken``
-    (``tokens=False``: no ``NewToken``, as for a non-streaming ``invoke``)."""
+    (``tokens=False``: no ``NewToken``, as for a non-streaming ``invoke``).
+    ``chunks`` is the chat drivers' switch for building chunks to yield; a text
+    run's chunks are its tokens, always yielded."""
     append = outcome.texts.append
     left = BLOCK  # tokens until the next compaction
     emit = run.emit
     it: Any = None
     try:
         emit(call.start(run))
-        it = call.chunks() if cancel is None else _cancellable(call.chunks(), cancel)
+        it = call.chunks() if cancel is None else cancellable(call.chunks(), cancel)
         want = tokens and run.wants_tokens()
         for chunk in it:
             if chunk.finish_reason is not None or chunk.usage is not None:
@@ -150,17 +185,7 @@ def drive(
         it = None
     except BaseException as exc:
         _close(it)
-        event, may_replace = call.failure(run, outcome, exc)
-        replacement: HandlerError | None = None
-        try:
-            # close() or garbage collection (GeneratorExit): never wait for
-            # async handlers here; a finaliser must not block.
-            run.finish(event, wait=not isinstance(exc, GeneratorExit))
-        except HandlerError as handler_exc:
-            replacement = handler_exc
-        if replacement is not None and may_replace:
-            raise replacement  # noqa: B904 - the original stays as __context__
-        raise
+        fail(call, run, outcome, exc)
     run.finish(call.success(run, outcome, need_result))
 
 
@@ -171,6 +196,7 @@ async def adrive(
     *,
     tokens: bool,
     need_result: bool = False,
+    chunks: bool = True,
 ) -> AsyncGenerator[str, None]:
     """The async form of :func:`drive`: async hooks are awaited inline, in order."""
     append = outcome.texts.append
@@ -202,14 +228,19 @@ async def adrive(
         it = None
     except BaseException as exc:
         await _aclose(it)
-        event, may_replace = call.failure(run, outcome, exc)
-        replacement = None
-        try:
-            await run.afinish(event)
-        except HandlerError as handler_exc:
-            replacement = handler_exc
-        # Closing (GeneratorExit) or cancelling keeps its own exception.
-        if replacement is not None and may_replace:
-            raise replacement  # noqa: B904 - the original stays as __context__
-        raise
+        await afail(call, run, outcome, exc)
     await run.afinish(call.success(run, outcome, need_result))
+
+
+class Driver(NamedTuple):
+    """How runs of one kind of model are driven: the sync and async drivers
+    and the outcome each run fills (text models: :data:`TEXT`; chat models
+    have theirs in :mod:`streamllm.models._chat_run`)."""
+
+    drive: Callable[..., Generator[Any, None, None]]
+    adrive: Callable[..., AsyncGenerator[Any, None]]
+    outcome: Callable[[], Outcome]
+
+
+#: The text models' drivers.
+TEXT = Driver(drive, adrive, Outcome)
