@@ -216,6 +216,13 @@ class _Steps:
     def __exit__(self, *exc: object) -> None:
         self.run.exit()
 
+    def caught(self, exc: BaseException) -> None:
+        """The consumer threw ``exc`` in at a yield: pass it on to the body at
+        the next step; closing (``GeneratorExit``) ends the wrapper instead."""
+        if isinstance(exc, GeneratorExit):
+            raise exc
+        self.thrown = exc
+
 
 def _wrap_gen(
     spec: Traced, sig: inspect.Signature | None, func: Callable[..., Any]
@@ -235,10 +242,8 @@ def _wrap_gen(
                         break
                 try:
                     steps.sent = yield item
-                except GeneratorExit:
-                    raise
                 except BaseException as exc:
-                    steps.thrown = exc
+                    steps.caught(exc)
         except BaseException as exc:
             try:
                 with steps:
@@ -269,10 +274,8 @@ def _wrap_asyncgen(
                         break
                 try:
                     steps.sent = yield item
-                except GeneratorExit:
-                    raise
                 except BaseException as exc:
-                    steps.thrown = exc
+                    steps.caught(exc)
         except BaseException as exc:
             try:
                 with steps:
