@@ -109,9 +109,7 @@ class Ollama(HTTPProvider):
         if self.api_key is not None:  # an Ollama behind an authenticating proxy
             headers["authorization"] = f"Bearer {self.api_key.get_secret_value()}"
         if self._is_chat(request):
-            body["messages"] = [
-                {"role": m.role, "content": m.text} for m in request.as_messages()
-            ]
+            body["messages"] = [{"role": m.role, "content": m.text} for m in request.as_messages()]
             return HTTPRequest("/api/chat", body, headers)
         body["prompt"] = request.as_prompt()
         return HTTPRequest("/api/generate", body, headers)

@@ -79,8 +79,10 @@ def test_status_mapping(status: int, cls: type[ProviderStatusError]) -> None:
     ("body", "message"),
     [
         ('{"error": {"message": "bad key"}}', "bad key"),
-        ('{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
-         "Overloaded"),
+        (
+            '{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
+            "Overloaded",
+        ),
         ('{"error": "model \\"x\\" not found"}', 'model "x" not found'),
         ('{"detail": "nope"}', "nope"),
         ("plain text", "plain text"),
@@ -137,8 +139,10 @@ def test_backoff_grows_with_jitter_and_cap() -> None:
     assert backoff.delay(0, retry_after=5.0) == 5.0
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(400, False), (404, False), (408, True),
-                                                   (429, True), (500, True), (503, True)])
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [(400, False), (404, False), (408, True), (429, True), (500, True), (503, True)],
+)
 def test_retryable_statuses(status: int, retryable: bool) -> None:
     """429, 408/409 and 5xx are retried; other client errors are not."""
     assert is_retryable(status_error("x", status, "", {})) is retryable
