@@ -83,6 +83,8 @@ class NewToken(BaseEvent):
     type: Literal["new_token"] = "new_token"
     token: str
     index: int = Field(ge=0)
+    #: The text block it belongs to: its position in a chat message (0 for a text model).
+    block: int = Field(default=0, ge=0)
     chunk: JsonMapping | None = None
 
 
