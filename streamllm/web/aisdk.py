@@ -36,14 +36,16 @@ Part = dict[str, Any]
 class UIMessageParts:
     """Translates the events of one root run into UI message stream parts."""
 
-    __slots__ = ("_open", "_run_id", "_text")
+    __slots__ = ("_open", "_run_id", "_seen", "_text")
 
     def __init__(self, run_id: str) -> None:
         self._run_id = run_id
         # Open blocks: position -> (kind, part id).
         self._open: dict[int, tuple[str, str]] = {}
-        # The text block tokens without a block number belong to (the last opened).
-        self._text = 0
+        # Where tokens without a block number go: the last text block opened, or
+        # a new one after every block seen.
+        self._text: int | None = None
+        self._seen = -1
 
     def parts(self, event: Event) -> list[Part]:
         """The parts for one event (none for events of nested runs)."""
@@ -56,7 +58,7 @@ class UIMessageParts:
         if kind == "new_token":
             block = getattr(e, "block", None)
             if block is None:
-                block = self._text
+                block = self._text if self._text is not None else self._seen + 1
             return [*self._start(block, "text"), _delta("text", self._id(block), e.token)]
         if kind == "block_start":
             # The tool's name: BlockStart's own field (``name`` is the run's, on every event).
@@ -83,6 +85,7 @@ class UIMessageParts:
     ) -> list[Part]:
         if block in self._open:
             return []
+        self._seen = max(self._seen, block)
         if kind == "tool_call":
             part_id = call_id or f"call-{self._run_id}-{block}"
             self._open[block] = (kind, part_id)

@@ -5,11 +5,14 @@ Each test saves a screenshot of the state it checked under its tmp_path.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from streamllm.events import NewToken, parse_event
+from streamllm.web.sse import sse_frame
 from tests.web.apps import FOX, SLOW, XSS
 from tests.web.servers import TOKEN, Proxy, Server
 from tests.web.sse import events_of
@@ -177,3 +180,115 @@ def test_a_recent_run_reopens_replayed_from_the_bus(
     page.wait_for_selector('#state[data-state="done"]')
     assert _answer(page) == FOX
     _shot(page, tmp_path, "reopened")
+
+
+def _chat_frames(run_id: str) -> str:
+    """A chat answer's events as the server frames them: reasoning, a tool call, text."""
+    common = {"run_id": run_id, "trace_id": run_id, "time": 100.0, "monotonic": 1.0, "name": "chat"}
+    bodies: list[dict[str, Any]] = [
+        {"type": "llm_start", "model": "fake-chat", "prompt": "Weather in Oslo?"},
+        {"type": "block_start", "block": 0, "kind": "reasoning"},
+        *(
+            {"type": "block_delta", "block": 0, "kind": "reasoning", "delta": d}
+            for d in ["The user wants ", "the weather; ", "I should call the tool."]
+        ),
+        {"type": "block_end", "block": 0, "content": {"type": "reasoning", "text": REASONING}},
+        {
+            "type": "block_start",
+            "block": 1,
+            "kind": "tool_call",
+            "id": "call_7",
+            "tool_name": "get_weather",
+        },
+        *(
+            {"type": "block_delta", "block": 1, "kind": "tool_call", "delta": d}
+            for d in ['{"city": "Os', 'lo", "unit": ', '"celsius"}']
+        ),
+        {
+            "type": "block_end",
+            "block": 1,
+            "content": {
+                "type": "tool_call",
+                "id": "call_7",
+                "name": "get_weather",
+                "args": {"city": "Oslo", "unit": "celsius"},
+            },
+        },
+        {"type": "block_start", "block": 2, "kind": "text"},
+        *(
+            {"type": "new_token", "token": t, "index": i, "block": 2}
+            for i, t in enumerate(["Checking", " now."])
+        ),
+        {"type": "block_end", "block": 2, "content": {"type": "text", "text": "Checking now."}},
+        {
+            "type": "llm_end",
+            "result": {
+                "generations": [[{"text": "Checking now.", "finish_reason": "tool_calls"}]],
+                "usage": {
+                    "prompt_tokens": 12,
+                    "completion_tokens": 30,
+                    "total_tokens": 42,
+                    "source": "provider",
+                },
+            },
+        },
+    ]
+    if "block" not in NewToken.model_fields:  # until text tokens carry their block
+        bodies = [
+            {k: v for k, v in b.items() if k != "block" or b["type"] != "new_token"} for b in bodies
+        ]
+    frames = []
+    for seq, body in enumerate(bodies):
+        event = parse_event({**common, "seq": seq, "time": 100.0 + seq * 0.05, **body})
+        frames.append(sse_frame(event.model_dump_json(), event=event.type, id=f"1-{seq}").decode())
+    return "".join(frames)
+
+
+REASONING = "The user wants the weather; I should call the tool."
+
+
+def test_reasoning_and_a_tool_call_show_where_they_belong(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """Block events: reasoning in its collapsible panel, the tool call with its
+    arguments, the text below, provider usage in the live panel."""
+    run_id = "7d0c1f3e-2b9a-4c1e-9a55-0b6f5e1c2d3a"
+    page.route(
+        "**/runs",
+        lambda route: (
+            route.fulfill(
+                status=202,
+                json={"run_id": run_id, "trace_id": run_id, "events_url": f"/runs/{run_id}/events"},
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    page.route(
+        f"**/runs/{run_id}/events",
+        lambda route: route.fulfill(
+            status=200, headers={"content-type": "text/event-stream"}, body=_chat_frames(run_id)
+        ),
+    )
+    page.goto(server.url)
+    page.fill("#prompt", "Weather in Oslo?")
+    page.click("#run")
+    page.wait_for_selector('#state[data-state="done"]')
+    reasoning = page.locator("details.reasoning")
+    assert reasoning.locator(".body").text_content() == REASONING
+    assert "Reasoning · 51 characters" in (reasoning.locator("summary").text_content() or "")
+    tool = page.locator(".tool")
+    assert tool.locator(".name").text_content() == "get_weather"
+    args = tool.locator("pre").first.text_content() or ""
+    assert json.loads(args) == {"city": "Oslo", "unit": "celsius"}
+    assert tool.locator(".badge").text_content() == "call call_7"
+    assert _answer(page) == "Checking now."
+    order = page.eval_on_selector_all("#blocks > *", "els => els.map(e => e.className)")
+    assert order == ["reasoning", "tool", "answer"]
+    assert page.text_content("#usage-source") == "provider"
+    assert page.text_content("#u-total") == "42"
+    assert page.text_content("#finish") == "tool_calls"
+    page.click("details.reasoning summary")  # collapsed at its end; open it for the picture
+    shot = _shot(page, tmp_path, "reasoning-and-tool")
+    if Path("/tmp/coord").is_dir():  # a second picture for the README
+        shutil.copy(shot, "/tmp/coord/web-chat.png")
