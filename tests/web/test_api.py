@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from streamllm.web import create_app
 from tests.web.apps import FOX, make_app
 from tests.web.sse import events_of, parse_frames, text_of
 
@@ -313,3 +314,15 @@ async def test_api_chat_refuses_malformed_messages_with_422(
     response = await client.post("/api/chat", json=body)
     assert response.status_code == 422
     assert response.json()["error"]
+
+
+async def test_a_server_fault_is_a_json_500_without_a_traceback() -> None:
+    """Whatever breaks inside, the client gets JSON, never the traceback."""
+    app = create_app(object())  # not a model: starting a run fails inside the server
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+        response = await client.post("/runs", json={"input": "hi"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal server error", "status": 500}
+    assert "Traceback" not in response.text
+    assert "AttributeError" not in response.text
