@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from streamllm.callbacks.base import CallbackHandler
 from streamllm.callbacks.deliver import Target, adeliver, deliver, send_signal
 from streamllm.callbacks.failures import Failures
-from streamllm.callbacks.kinds import TERMINAL
+from streamllm.callbacks.kinds import TERMINAL, N
 from streamllm.callbacks.registry import Entry, resolve_all
 from streamllm.errors import ConfigurationError, RecordingError
 from streamllm.events import SCHEMA_VERSION, BaseEvent, Event, event_json, parse_event
@@ -209,7 +209,7 @@ class _Player:
     def __init__(self, entries: tuple[Entry, ...]) -> None:
         self.targets: tuple[tuple[Target, ...], ...] = tuple(
             tuple((e, fn, e.is_async[slot]) for e in entries if (fn := e.hooks[slot]) is not None)
-            for slot in range(len(SIGNALS))
+            for slot in range(N)
         )
         self.has_async = any(e.has_async for e in entries)
         self.failures = Failures(" while replaying")
