@@ -59,8 +59,9 @@ class ToolRun:
         manager, run = self._manager, self.run
         entries = manager.entries
         if entries:
-            outer = {id(e) for e in global_entries() + scoped_entries()}
-            entries = tuple(e for e in entries if id(e) not in outer)
+            outer = global_entries() + scoped_entries()
+            if outer:  # entries are compared by identity (Entry has no __eq__)
+                entries = tuple(e for e in entries if e not in outer)
         parent = ParentRun(run.run_id, run.trace_id, entries, manager.tags, manager.metadata)
         self._token = set_parent(parent)
 

@@ -114,7 +114,8 @@ class Tool:
         self.tags = list(check_tags(tags)) or None
         self.metadata = dict(check_metadata(metadata)) or None
         self._entries = resolve_all(callbacks)
-        self._params = params
+        # None when each field is its parameter (the common case, a dict copy).
+        self._params = None if all(f == p for f, p in params) else params
         # Checked now, so bind_tools never fails on a tool that was accepted.
         self._spec: ToolSpec = to_tool_spec(self)
 
@@ -155,7 +156,10 @@ class Tool:
             values = self.args_schema.model_validate(args)
         except ValidationError as exc:
             raise _arguments_error(self.name, exc) from None
-        return {param: getattr(values, field) for field, param in self._params}
+        params = self._params
+        if params is None:  # every field is named as its parameter
+            return values.__dict__.copy()
+        return {param: getattr(values, field) for field, param in params}
 
     def _result(self, call: ToolCall | InvalidToolCall | None, output: Any) -> Any:
         if not isinstance(call, ToolCall):  # an InvalidToolCall never gets here
