@@ -250,8 +250,13 @@ class RunManager:
         return self._make(cls, dict(fields))  # type: ignore[no-any-return]
 
     def step(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> None:
-        """Build (when wanted) and deliver a step event such as ``BlockDelta``."""
-        self.emit(self.build(cls, fields))
+        """Build (when wanted) and deliver a step event such as ``BlockDelta``
+        (per fragment on the hot path: no detour through :meth:`build`)."""
+        slot = cls.slot
+        if self._t.wanted[slot] or SIGNALS[slot].receivers:
+            event = self._make(cls, fields)  # type: ignore[arg-type]
+            deliver(self._inline[slot], event, self._failures)
+            self._post(event)
 
     def astep(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> Awaitable[None]:
         """Async :meth:`step` (await it)."""
