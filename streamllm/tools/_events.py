@@ -46,23 +46,18 @@ def _event_args(args: Mapping[str, Any]) -> Any:
         return freeze(jsonable(args), "args")
 
 
-# The run manager builds every other event kind with a method of its own;
-# until the tool twins exist there, these build through its one constructor.
+# Payloads are converted only when a handler wants the event (``build``
+# returns None then, and still marks the run done for a terminal kind).
 def start_event(run: RunManager, tool_call_id: str | None, args: Mapping[str, Any]) -> Any:
     if not run.wants(ToolStart.slot):
         return None
-    return run._make(ToolStart, {"tool_call_id": tool_call_id, "args": _event_args(args)})
+    return run.build(ToolStart, {"tool_call_id": tool_call_id, "args": _event_args(args)})
 
 
 def end_event(run: RunManager, output: Any) -> Any:
-    run.done = True
-    if not run.wants(ToolEnd.slot):
-        return None
-    return run._make(ToolEnd, {"output": event_output(output)})
+    wanted = run.wants(ToolEnd.slot)
+    return run.build(ToolEnd, {"output": event_output(output)} if wanted else {})
 
 
 def error_event(run: RunManager, exc: BaseException, reason: Reason) -> Any:
-    run.done = True
-    if not run.wants(ToolError.slot):
-        return None
-    return run._make(ToolError, {"error": ErrorInfo.of(exc), "reason": reason})
+    return run.build(ToolError, {"error": ErrorInfo.of(exc), "reason": reason})
