@@ -35,7 +35,7 @@ from streamllm.models import ChatOpenAI, OpenAI
 from streamllm.models.http import HTTPProvider
 from streamllm.testing import RecordingHandler
 from tests.models.helpers import check_run
-from tests.models.http_helpers import busy_connections, model_client, other_tasks
+from tests.models.http_helpers import busy_connections, model_client, other_tasks, run_stream
 from tests.servers.fault_server import TOKENS, FaultServer
 
 RUNS_PER_MODE = 60
@@ -251,3 +251,62 @@ def test_fault_matrix(fault_server: FaultServer, capsys: pytest.CaptureFixture[s
             f"runs with failing handlers: "
             f"{sum(1 for c in sync_cases + async_cases if c.failing)}"
         )
+
+
+def test_fault_matrix_silent_servers_every_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    """Silent servers in the matrix, for every HTTP provider (issue 11.1): runs
+    drawn over provider, sync/async, and where the server goes quiet (before its
+    headers, after the frames that come before text, after one token). Each ends
+    on its own timeout, typed and named, with one terminal event per run."""
+    from tests.reliability.test_silent_server import PROVIDERS
+    from tests.servers.silent_server import SilentServer
+
+    seed = int(os.environ.get("STREAMLLM_FAULT_SEED") or random.SystemRandom().randrange(2**32))
+    rng = random.Random(seed)
+    limit = 0.4
+    shapes = {"no_headers": "first_token", "preamble": "first_token", "token": "idle"}
+    cases = [
+        (rng.choice(sorted(PROVIDERS)), rng.choice(["sync", "async"]), rng.choice(sorted(shapes)))
+        for _ in range(24)
+    ]
+    server = SilentServer().start()
+
+    async def one(provider: str, mode: str, shape: str) -> tuple[BaseException | None, float, Any]:
+        cls, root = PROVIDERS[provider]
+        timeouts = {"first_token_timeout": limit, "idle_timeout": 30.0}
+        if shapes[shape] == "idle":
+            timeouts = {"first_token_timeout": 30.0, "idle_timeout": limit}
+        model = cls(
+            base_url=server.url(shape, 0, root), api_key="sk-matrix", max_retries=0, **timeouts
+        )
+        recorder = RecordingHandler()
+        prompt: Any = [{"role": "user", "content": "hi"}]
+        started = time.monotonic()
+        _, error = await run_stream(model, mode, prompt, callbacks=[recorder])
+        seconds = time.monotonic() - started
+        if mode == "sync":
+            model.close()
+        else:
+            await model.aclose()
+        return error, seconds, recorder
+
+    async def run_all() -> list[tuple[BaseException | None, float, Any]]:
+        sync = [await one(*c) for c in cases if c[1] == "sync"]
+        rest = await asyncio.gather(*(one(*c) for c in cases if c[1] == "async"))
+        return sync + list(rest)
+
+    try:
+        results = asyncio.run(run_all())
+    finally:
+        server.stop()
+        with capsys.disabled():
+            print(f"\nsilent matrix: seed {seed}, {Counter(c[0] for c in cases)}")
+    ordered = [c for c in cases if c[1] == "sync"] + [c for c in cases if c[1] == "async"]
+    for (provider, mode, shape), (error, seconds, recorder) in zip(ordered, results, strict=True):
+        label = f"{provider} {mode} {shape} (seed {seed})"
+        assert isinstance(error, ProviderTimeout), f"{label}: {error!r}"
+        assert error.phase == shapes[shape], label
+        terminal = check_run(recorder.events)
+        assert isinstance(terminal, LLMError), label
+        assert terminal.reason == "timeout", label
+        assert seconds < limit + 2.0, f"{label}: {seconds:.1f} s"
