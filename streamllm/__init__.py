@@ -92,10 +92,12 @@ if TYPE_CHECKING:
     from streamllm.handlers import read_recording as read_recording
     from streamllm.handlers import replay as replay
     from streamllm.messages import Message as Message
+    from streamllm.models import BaseChatModel as BaseChatModel
     from streamllm.models import BaseLLM as BaseLLM
     from streamllm.models import CallOptions as CallOptions
     from streamllm.models import ChatAnthropic as ChatAnthropic
     from streamllm.models import ChatOpenAI as ChatOpenAI
+    from streamllm.models import FakeChatModel as FakeChatModel
     from streamllm.models import FakeListLLM as FakeListLLM
     from streamllm.models import FakeNonStreamingLLM as FakeNonStreamingLLM
     from streamllm.models import HTTPProvider as HTTPProvider
@@ -193,10 +195,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "streamllm.messages": ("Message",),
     "streamllm.models": (
+        "BaseChatModel",
         "BaseLLM",
         "CallOptions",
         "ChatAnthropic",
         "ChatOpenAI",
+        "FakeChatModel",
         "FakeListLLM",
         "FakeNonStreamingLLM",
         "HTTPProvider",

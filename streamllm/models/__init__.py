@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from streamllm._lazy import lazy_exports
 from streamllm.models.base import BaseLLM, CallOptions, LLMInput, RunnableConfig
+from streamllm.models.chat import BaseChatModel
 from streamllm.models.fake import FakeListLLM, FakeNonStreamingLLM
+from streamllm.models.fake_chat import FakeChatModel
 
 if TYPE_CHECKING:
     from streamllm.models.anthropic import ChatAnthropic
@@ -29,10 +31,12 @@ _LAZY = {
 }
 
 __all__ = [
+    "BaseChatModel",
     "BaseLLM",
     "CallOptions",
     "ChatAnthropic",
     "ChatOpenAI",
+    "FakeChatModel",
     "FakeListLLM",
     "FakeNonStreamingLLM",
     "HTTPProvider",

@@ -47,7 +47,7 @@ class Batch:
 
     def __init__(
         self,
-        calls: list[Call],
+        calls: list[Call[Any]],
         manager: CallbackManager,
         name: str,
         limit: int | None,
@@ -77,7 +77,7 @@ def run_batch(batch: Batch, sender: object) -> list[Any]:
     failures: list[BaseException] = []
     interrupts: list[BaseException] = []
 
-    def one(call: Call) -> Any:
+    def one(call: Call[Any]) -> Any:
         if stop.is_set():
             return _SKIPPED
         run = batch.manager.start_run(name=batch.name, sender=sender)
@@ -141,7 +141,7 @@ async def arun_batch(batch: Batch, sender: object) -> list[Any]:
     failures: list[BaseException] = []
     return_exceptions = batch.return_exceptions
 
-    async def one(call: Call) -> Any:
+    async def one(call: Call[Any]) -> Any:
         async with semaphore:
             if failures and not return_exceptions:
                 return _SKIPPED
@@ -168,7 +168,7 @@ async def arun_batch(batch: Batch, sender: object) -> list[Any]:
     return _collect(tasks, failures, return_exceptions)
 
 
-def _sequential(fn: Any, calls: list[Call], return_exceptions: bool) -> list[Any]:
+def _sequential(fn: Any, calls: list[Call[Any]], return_exceptions: bool) -> list[Any]:
     out: list[Any] = []
     for call in calls:
         try:

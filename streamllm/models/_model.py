@@ -198,7 +198,7 @@ class BaseLanguageModel(BaseModel):
         """Whether ``invoke`` streams internally (firing the step events)."""
         raise NotImplementedError  # pragma: no cover - each kind of model says
 
-    def _call(self, input: LLMInput, stream: bool) -> Call:
+    def _call(self, input: LLMInput, stream: bool) -> Call[Any]:
         """Everything a driver needs for one run on ``input``."""
         raise NotImplementedError  # pragma: no cover - each kind of model builds its own
 

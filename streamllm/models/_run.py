@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any, NamedTuple, NoReturn, final
+from typing import Any, Generic, NamedTuple, NoReturn, TypeVar, final
 
 from streamllm.callbacks.manager import RunManager, reason_for
 from streamllm.errors import HandlerError
@@ -27,13 +27,28 @@ from streamllm.events import LLMEnd, LLMError
 from streamllm.outputs import GenerationChunk, LLMResult, TokenUsage
 from streamllm.request import BLOCK, Outcome, Request
 
-__all__ = ["TEXT", "Call", "Driver", "adrive", "afail", "cancellable", "drive", "fail"]
+__all__ = [
+    "TEXT",
+    "Call",
+    "Driver",
+    "aclose_iter",
+    "adrive",
+    "afail",
+    "cancellable",
+    "close_iter",
+    "drive",
+    "fail",
+]
 
 _EMPTY_RESULT = LLMResult(generations=())
 
 
+#: What a provider's stream yields: ``GenerationChunk`` (text) or ``ChatDelta`` (chat).
+C = TypeVar("C")
+
+
 @final
-class Call:
+class Call(Generic[C]):
     """What a driver needs from the model for one run, and the I/O-free part
     of ending it.
 
@@ -48,8 +63,8 @@ class Call:
         self,
         model: str,
         request: Request,
-        chunks: Callable[[Request], Iterator[GenerationChunk]],
-        achunks: Callable[[Request], AsyncIterator[GenerationChunk]],
+        chunks: Callable[[Request], Iterator[C]],
+        achunks: Callable[[Request], AsyncIterator[C]],
         estimate: Callable[[Request, str], TokenUsage],
     ) -> None:
         self.model = model
@@ -58,10 +73,10 @@ class Call:
         self._achunks = achunks
         self.estimate = estimate
 
-    def chunks(self) -> Iterator[GenerationChunk]:
+    def chunks(self) -> Iterator[C]:
         return self._chunks(self.request)
 
-    def achunks(self) -> AsyncIterator[GenerationChunk]:
+    def achunks(self) -> AsyncIterator[C]:
         return self._achunks(self.request)
 
     def start(self, run: RunManager) -> Any:
@@ -89,21 +104,19 @@ class Call:
         return run.end_event(outcome.result if outcome.result is not None else _EMPTY_RESULT)
 
 
-def _close(it: Any) -> None:
+def close_iter(it: Any) -> None:
     close = getattr(it, "close", None)
     if close is not None:
         close()
 
 
-async def _aclose(it: Any) -> None:
+async def aclose_iter(it: Any) -> None:
     aclose = getattr(it, "aclose", None)
     if aclose is not None:
         await aclose()
 
 
-def cancellable(
-    chunks: Iterator[GenerationChunk], cancel: threading.Event
-) -> Generator[GenerationChunk, None, None]:
+def cancellable(chunks: Iterator[C], cancel: threading.Event) -> Generator[C, None, None]:
     """``chunks``, ending with ``CancelledError`` once ``cancel`` is set (a batch
     that stops): checked after each chunk, outside the drivers' hot loop."""
     try:
@@ -112,10 +125,10 @@ def cancellable(
             if cancel.is_set():
                 raise asyncio.CancelledError("batch cancelled")
     finally:
-        _close(chunks)
+        close_iter(chunks)
 
 
-def fail(call: Call, run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
+def fail(call: Call[Any], run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
     """End a run that ``exc`` interrupted with its error event, then raise:
     ``exc`` itself, or the ``HandlerError`` of a ``raise_error`` handler that
     failed on the error event (never for cancellation). Every driver's
@@ -133,7 +146,7 @@ def fail(call: Call, run: RunManager, outcome: Outcome, exc: BaseException) -> N
     raise exc
 
 
-async def afail(call: Call, run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
+async def afail(call: Call[Any], run: RunManager, outcome: Outcome, exc: BaseException) -> NoReturn:
     """Async :func:`fail`: async hooks are awaited."""
     event, may_replace = call.failure(run, outcome, exc)
     replacement: HandlerError | None = None
@@ -148,7 +161,7 @@ async def afail(call: Call, run: RunManager, outcome: Outcome, exc: BaseExceptio
 
 
 def drive(
-    call: Call,
+    call: Call[GenerationChunk],
     run: RunManager,
     outcome: Outcome,
     *,
@@ -184,13 +197,13 @@ def drive(
                 yield text
         it = None
     except BaseException as exc:
-        _close(it)
+        close_iter(it)
         fail(call, run, outcome, exc)
     run.finish(call.success(run, outcome, need_result))
 
 
 async def adrive(
-    call: Call,
+    call: Call[GenerationChunk],
     run: RunManager,
     outcome: Outcome,
     *,
@@ -227,7 +240,7 @@ async def adrive(
                 yield text
         it = None
     except BaseException as exc:
-        await _aclose(it)
+        await aclose_iter(it)
         await afail(call, run, outcome, exc)
     await run.afinish(call.success(run, outcome, need_result))
 

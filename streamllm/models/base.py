@@ -73,7 +73,7 @@ class BaseLLM(BaseLanguageModel, BatchMethods[str]):
     def _use_stream(self) -> bool:
         return self.streaming or type(self)._generate is BaseLLM._generate
 
-    def _call(self, input: LLMInput, stream: bool) -> Call:
+    def _call(self, input: LLMInput, stream: bool) -> Call[GenerationChunk]:
         """Everything a driver needs for one run on ``input``."""
         if stream:
             return Call(
