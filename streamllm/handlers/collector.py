@@ -33,16 +33,27 @@ class _Text:
             self.blocks.append("".join(tokens))
             tokens.clear()
 
-    def text(self) -> str:
-        self.blocks.append("".join(self.tokens))
-        return "".join(self.blocks)
+    def text(self, reported: str) -> str:
+        """The streamed text. When it spells exactly ``reported`` (the terminal
+        event's text), that str is shared rather than joined again: checked
+        block by block, so the result never rests on the report alone, and a
+        long run does not hold its text twice more (issue 11.10)."""
+        blocks = self.blocks
+        blocks.append("".join(self.tokens))
+        self.tokens.clear()
+        at = 0
+        for block in blocks:
+            if not reported.startswith(block, at):
+                return "".join(blocks)
+            at += len(block)
+        return reported if at == len(reported) else "".join(blocks)
 
 
 def _rebuild(run_id: UUID, streamed: _Text | None, source: LLMResult) -> LLMResult:
     # A run that streamed no token either produced no text or came from a
     # provider that does not stream (no NewToken at all): then the terminal
     # event's text is the only record of it.
-    text = streamed.text() if streamed is not None else source.text
+    text = streamed.text(source.text) if streamed is not None else source.text
     first = source.generations[0][0] if source.generations and source.generations[0] else None
     generation = Generation(
         text=text,

@@ -122,3 +122,18 @@ def test_a_long_stream_is_kept_in_blocks_not_one_str_per_token() -> None:
     model.invoke("x", callbacks=[collector, {"on_llm_new_token": probe}])
     assert max(seen) <= module.BLOCK + n // module.BLOCK + 1
     assert [r.text for r in collector.results.values()] == [text]
+
+
+def test_the_text_comes_from_the_tokens_even_when_the_end_reports_another() -> None:
+    """The collector shares the terminal event's str only when the tokens spell it."""
+    from streamllm.handlers.collector import _Text
+
+    streamed = _Text()
+    for token in ["a", " b", " c"]:
+        streamed.add(token)
+    reported = "".join(["a", " b", " c"])
+    assert streamed.text(reported) is reported
+    other = _Text()
+    for token in ["a", " b"]:
+        other.add(token)
+    assert other.text("a bX") == "a b"
