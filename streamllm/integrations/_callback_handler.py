@@ -74,7 +74,8 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
     ['Hi']
 
     Model runs become streamllm LLM runs, chains (and LangGraph nodes) chain
-    runs, tools chain runs with ``metadata["langchain_run_type"] == "tool"``.
+    runs, tools tool runs (``ToolStart`` named for the tool, ``ToolEnd`` with the
+    output, a ``ToolMessage``'s content, or ``ToolError``).
     Like a streamllm model's runs, they also reach streamllm's global and scoped
     handlers (``set_global_handlers``, ``with tracing(...)``,
     ``STREAMLLM_TRACING``), and a LangChain call inside a ``traced`` block is a

@@ -139,8 +139,7 @@ def block_chunk(event: Any, message_id: str) -> ChatGenerationChunk | None:
     delta = getattr(event, "delta", None)
     if kind == "tool_call":
         if delta is None:  # the block's start
-            name = getattr(event, "tool_name", None) or event.name
-            call = {"name": name, "id": getattr(event, "id", None), "args": "", "index": index}
+            call = {"name": event.tool_name, "id": event.id, "args": "", "index": index}
         else:
             call = {"name": None, "id": None, "args": delta, "index": index}
         message = AIMessageChunk(content="", id=message_id, tool_call_chunks=[call])

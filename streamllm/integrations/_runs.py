@@ -38,7 +38,7 @@ from streamllm.callbacks.manager import CallbackManager, reason_for
 from streamllm.callbacks.registry import Entry
 from streamllm.callbacks.run import Mode, RunManager
 from streamllm.errors import HandlerError
-from streamllm.events import BaseEvent
+from streamllm.events import BaseEvent, ErrorInfo, ToolError
 from streamllm.integrations._from_langchain import estimate, result
 from streamllm.outputs import LLMResult, TokenUsage
 
@@ -46,7 +46,7 @@ __all__ = ["Kind", "OpenRun", "Runs"]
 
 _log = get_logger("streamllm.integrations.langchain")
 
-Kind: TypeAlias = Literal["llm", "chain"]
+Kind: TypeAlias = Literal["llm", "chain", "tool"]
 
 #: How many ended runs are remembered, to tell "after its end" from "never started".
 _REMEMBER: Final = 10_000
@@ -240,6 +240,8 @@ class Runs:
         reason = reason_for(exc)
         if opened.kind == "chain":
             return run.chain_error_event(exc, reason)
+        if opened.kind == "tool":
+            return run.build(ToolError, {"error": ErrorInfo.of(exc), "reason": reason})
         text = "".join(opened.texts)
         return run.error_event(exc, reason, opened.result(text, None, None, message))
 

@@ -16,7 +16,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import LLMResult as LCResult
 
-from streamllm.events import BaseEvent
+from streamllm._frozen import FrozenDict, freeze, freeze_mapping
+from streamllm.events import BaseEvent, ToolEnd, ToolStart
 from streamllm.integrations._from_langchain import (
     finish_reason,
     jsonable,
@@ -131,6 +132,8 @@ class Inbound:
         run = opened.run
         if kind == "chain":
             return opened, run.chain_start_event(None)
+        if kind == "tool":
+            return opened, run.build(ToolStart, {"tool_call_id": None, "args": FrozenDict()})
         return opened, run.start_event("unknown", None, None, {})
 
     def token(
@@ -202,7 +205,7 @@ class Inbound:
         response = kwargs.get("response")
         return self._error("llm", error, run_id, parent_run_id, tags, response)
 
-    # -- chains (and, until streamllm has tool runs, tools) ------------------
+    # -- chains and tools -----------------------------------------------------
 
     def on_chain_start(
         self,
@@ -277,10 +280,44 @@ class Inbound:
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Step | None:
-        given = inputs if inputs is not None else input_str
-        meta = {**(metadata or {}), "langchain_run_type": "tool"}
-        args = (serialized, given, run_id, parent_run_id, tags, meta, kwargs)
-        return self._chain_start(*args, default_name="tool")
+        # A tool run: ``name`` is the tool's (LangChain's serialized tool name).
+        name = run_name(serialized, kwargs, "tool")
+        if isinstance(serialized, Mapping) and isinstance(serialized.get("name"), str):
+            name = serialized["name"]
+        meta = safe_mapping(metadata)
+        opened = self.runs.start("tool", run_id, parent_run_id, name=name, tags=tags, metadata=meta)
+        if opened is None:
+            return None
+        given = inputs if inputs is not None else {"input": input_str}
+        args = freeze_mapping(_inputs(given) or {}, "tool args")
+        call_id = kwargs.get("tool_call_id")
+        fields = {"tool_call_id": call_id if isinstance(call_id, str) else None, "args": args}
+        return opened, None, opened.run.build(ToolStart, fields)
 
-    on_tool_end = on_chain_end
-    on_tool_error = on_chain_error
+    def on_tool_end(
+        self,
+        output: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        opened, start = self._find("tool", run_id, parent_run_id, tags)
+        if opened is None:
+            return None
+        self.runs.close(run_id)
+        # LangChain tools called with a ToolCall return a ToolMessage: its content is the output.
+        value = output.content if isinstance(output, BaseMessage) else output
+        return opened, start, opened.run.build(ToolEnd, {"output": freeze(jsonable(value))})
+
+    def on_tool_error(
+        self,
+        error: BaseException,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Step | None:
+        return self._error("tool", error, run_id, parent_run_id, tags)

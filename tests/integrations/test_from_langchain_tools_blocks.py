@@ -1,9 +1,9 @@
 """from_langchain for tool runs and content blocks, read by their agreed field names.
 
-streamllm's ``ToolStart``/``ToolEnd``/``ToolError`` and ``BlockStart``/
-``BlockDelta`` events are being added (DESIGN.md sections 11 and 12); the
-wrapper reads them by field name. These tests feed it stand-ins with exactly
-the agreed fields, and the real events when ``streamllm.events`` has them.
+The wrapper reads streamllm's ``ToolStart``/``ToolEnd``/``ToolError`` and
+``BlockStart``/``BlockDelta`` events (DESIGN.md sections 11 and 12) by field
+name; these tests build the real events through ``parse_event`` (stand-ins with
+the same fields where an older streamllm lacks the classes).
 """
 
 from __future__ import annotations
@@ -94,10 +94,12 @@ def test_tool_call_and_reasoning_blocks_stream_as_langchain_chunks() -> None:
     reasoning delta is a reasoning content block; a text BlockStart is nothing."""
     recorder = CallRecorder()
     wrapper: Any = from_langchain(recorder)
-    run = {"run_id": uuid.uuid4()}
-    wrapper.on_block_start(_event("block_start", block=0, kind="text", id=None, **run))
+    run = {"run_id": uuid.uuid4(), "name": "model"}
+    wrapper.on_block_start(_event("block_start", block=0, kind="text", **run))
     wrapper.on_block_delta(_event("block_delta", block=1, kind="reasoning", delta="hmm", **run))
-    start = _event("block_start", block=2, kind="tool_call", id="call_1", **run)
+    start = _event(
+        "block_start", block=2, kind="tool_call", id="call_1", tool_name="get_weather", **run
+    )
     wrapper.on_block_start(start)
     for part in ('{"city": ', '"Paris"}'):
         wrapper.on_block_delta(_event("block_delta", block=2, kind="tool_call", delta=part, **run))

@@ -110,3 +110,25 @@ def test_the_bus_carries_a_langchain_app_s_trace() -> None:
     assert read == rec.events
     assert isinstance(read[-1], ChainEnd)
     publisher.close()
+
+
+def test_tool_runs_round_trip_as_tool_callbacks() -> None:
+    """A LangChain tool through both bridges reaches a LangChain handler as
+    on_tool_start/on_tool_end with the tool's name, inputs and output."""
+    from langchain_core.tools import tool
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    direct, bridged = CallRecorder(), CallRecorder()
+    bridge = StreamLLMCallbackHandler([from_langchain(bridged)])
+    add.invoke({"a": 2, "b": 3}, config={"callbacks": [direct, bridge]})
+    assert bridged.names() == direct.names() == ["on_tool_start", "on_tool_end"]
+    (d_ser, _), d_kw = direct.of("on_tool_start")[0]
+    (b_ser, _), b_kw = bridged.of("on_tool_start")[0]
+    assert b_ser["name"] == d_ser["name"] == "add"
+    assert b_kw["inputs"] == d_kw["inputs"] == {"a": 2, "b": 3}
+    assert b_kw["run_id"] == d_kw["run_id"]
+    assert bridged.of("on_tool_end")[0][0] == direct.of("on_tool_end")[0][0] == (5,)

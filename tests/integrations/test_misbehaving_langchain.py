@@ -126,3 +126,15 @@ def test_any_callback_sequence_gives_well_formed_runs(calls: list[tuple[str, int
         else:
             handler.on_llm_error(ValueError(text), run_id=run_id)
     assert_well_formed(rec.events)
+
+
+def test_a_tool_error_without_start_is_a_whole_tool_run(bridge: Any) -> None:
+    """A tool error for a run never started: a synthesised ToolStart, then ToolError."""
+    from streamllm.events import ToolError, ToolStart
+
+    handler, rec = bridge
+    handler.on_tool_error(TimeoutError("slow"), run_id=uuid.uuid4())
+    start, error = rec.events
+    assert isinstance(start, ToolStart)
+    assert isinstance(error, ToolError)
+    assert start.metadata["streamllm_synthesized_start"] is True

@@ -349,3 +349,40 @@ def test_a_failed_chat_stream_keeps_its_partial_message() -> None:
     (error,) = rec.of_type(LLMError)
     assert error.partial.message is not None
     assert error.partial.message.text == "abc" == error.partial.text
+
+
+def test_langchain_tools_are_tool_runs() -> None:
+    """A LangChain tool call is a streamllm tool run: ToolStart named for the
+    tool with its args and tool_call_id, ToolEnd with the ToolMessage's
+    content; a failing tool ends with ToolError. One terminal each."""
+    from langchain_core.tools import tool
+
+    from streamllm.events import ToolEnd, ToolError, ToolStart
+
+    @tool
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        if city == "Atlantis":
+            raise ValueError("no such city")
+        return f"22 C in {city}"
+
+    rec = RecordingHandler()
+    call = {"name": "weather", "args": {"city": "Paris"}, "id": "call_1", "type": "tool_call"}
+    message = weather.invoke(call, config=_config(rec))
+    assert message.content == "22 C in Paris"
+    with pytest.raises(ValueError, match="no such city"):
+        weather.invoke({"city": "Atlantis"}, config=_config(rec))
+    ok, failed = rec.runs().values()
+    assert [type(e) for e in ok] == [ToolStart, ToolEnd]
+    start, end = ok
+    assert isinstance(start, ToolStart)
+    assert isinstance(end, ToolEnd)
+    assert (start.name, start.tool_call_id, dict(start.args)) == (
+        "weather",
+        "call_1",
+        {"city": "Paris"},
+    )
+    assert end.output == "22 C in Paris"
+    assert [type(e) for e in failed] == [ToolStart, ToolError]
+    assert failed[-1].error.type == "ValueError"  # type: ignore[attr-defined]
+    assert failed[0].tool_call_id is None  # type: ignore[attr-defined]
