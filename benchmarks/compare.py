@@ -98,13 +98,16 @@ def main() -> None:
         "--import-rounds", type=int, default=7, help="fresh interpreters per import contestant"
     )
     parser.add_argument(
-        "--frame-tokens", type=int, default=2000, help="chunks per one-frame-per-read stream"
+        "--frame-tokens",
+        type=int,
+        default=None,
+        help="chunks per one-frame-per-read stream (default: min(HTTP chunks, 2000))",
     )
     parser.add_argument(
         "--memory-tokens",
         type=int,
-        default=1_000_000,
-        help="fresh tokens of the stream() memory run",
+        default=None,
+        help="fresh tokens of the stream() memory run (default: 10 x --tokens, 1,000,000)",
     )
     parser.add_argument("--concurrent", type=int, default=1000, help="concurrent astream runs")
     parser.add_argument(
@@ -140,7 +143,7 @@ def main() -> None:
     if want("peak memory, stream() of"):
         from _compare import stream_memory
 
-        rows += stream_memory.rows(args.memory_tokens, min(args.repeat, 3))
+        rows += stream_memory.rows(args.memory_tokens or 10 * args.tokens, min(args.repeat, 3))
     if want("import"):
         rows += system.imports(args.import_rounds)
     http_tokens = args.http_tokens or min(args.tokens, 20_000)
@@ -161,7 +164,8 @@ def main() -> None:
         if any(http_wanted[:2]):
             from _compare import frame_server
 
-            shape, frame_tokens = ", one frame per read", args.frame_tokens
+            shape = ", one frame per read"
+            frame_tokens = args.frame_tokens or min(http_tokens, 2000)
             with frame_server.serve() as url:
                 if http_wanted[0]:
                     rows += overhttp.sync_rows(url, frame_tokens, args.repeat, shape)
