@@ -115,10 +115,20 @@ _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"
 
 def _message(message: BaseMessage) -> Message:
     role = _ROLES.get(message.type, "user")
+    data: dict[str, Any] = {"role": role, "content": message.text}
+    calls = getattr(message, "tool_calls", None)
+    if role == "assistant" and calls:
+        data["tool_calls"] = [
+            {"id": c.get("id") or "", "name": c.get("name") or "", "args": jsonable(c.get("args"))}
+            for c in calls
+        ]
+    if role == "tool":
+        data["tool_call_id"] = getattr(message, "tool_call_id", None)
     try:
-        return Message.model_validate({"role": role, "content": message.text})
+        return Message.model_validate(data)
     except ValidationError:
-        # A role streamllm's messages do not have (yet): keep the text as the user's.
+        # Something streamllm's messages cannot hold (a tool message without the
+        # call it answers, odd tool-call arguments): keep the text, as the user's.
         return Message(role="user", content=message.text)
 
 

@@ -118,15 +118,26 @@ def _lc_block(block: Any) -> dict[str, Any] | str:
 
 
 def _content(content: Any) -> str | list[str | dict[str, Any]]:
+    """Text and reasoning as LangChain content: a str when it is only text.
+    Tool calls travel in ``tool_calls``, not in the content."""
     if content is None or isinstance(content, str):
         return content or ""
-    return [_lc_block(b) for b in content]
+    blocks = [b for b in content if _get(b, "type") in ("text", "reasoning") or isinstance(b, str)]
+    if all(isinstance(b, str) or _get(b, "type") == "text" for b in blocks):
+        return "".join(b if isinstance(b, str) else str(_get(b, "text")) for b in blocks)
+    return [_lc_block(b) for b in blocks]
 
 
 def _tool_calls(calls: Iterable[Any] | None) -> list[Any]:
     return [
-        {"type": "tool_call", "id": _get(c, "id"), "name": _get(c, "name"), "args": _get(c, "args")}
+        {
+            "type": "tool_call",
+            "id": _get(c, "id"),
+            "name": _get(c, "name"),
+            "args": plain(_get(c, "args")),
+        }
         for c in calls or ()
+        if _get(c, "type") != "invalid_tool_call"
     ]
 
 

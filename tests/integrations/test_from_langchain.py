@@ -383,3 +383,24 @@ def test_a_chat_results_message_reaches_langchain_with_its_blocks() -> None:
     ]
     assert lc.invalid_tool_calls[0]["args"] == "{oops"
     assert lc.usage_metadata["total_tokens"] == 10
+
+
+def test_a_tool_loop_conversation_reaches_langchain_as_its_messages() -> None:
+    """A conversation with an assistant's tool call and the tool's answer
+    arrives as HumanMessage, AIMessage(tool_calls=...), ToolMessage."""
+    from langchain_core.messages import AIMessage as LCAIMessage
+    from langchain_core.messages import ToolMessage
+
+    recorder = CallRecorder()
+    conversation = [
+        ("user", "Weather?"),
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "w", "args": {}}]},
+        {"role": "tool", "content": "22 C", "tool_call_id": "c1"},
+    ]
+    _invoke(FakeListLLM(responses=["Warm."]), conversation, recorder)
+    (_, (messages,)), _ = recorder.of("on_chat_model_start")[0]
+    assert messages == [
+        HumanMessage(content="Weather?"),
+        LCAIMessage(content="", tool_calls=[{"id": "c1", "name": "w", "args": {}}]),
+        ToolMessage(content="22 C", tool_call_id="c1"),
+    ]

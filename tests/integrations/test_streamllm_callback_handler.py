@@ -386,3 +386,25 @@ def test_langchain_tools_are_tool_runs() -> None:
     assert [type(e) for e in failed] == [ToolStart, ToolError]
     assert failed[-1].error.type == "ValueError"  # type: ignore[attr-defined]
     assert failed[0].tool_call_id is None  # type: ignore[attr-defined]
+
+
+def test_a_tool_loop_conversation_keeps_its_roles() -> None:
+    """A chat start's messages keep LangChain's roles: the assistant's tool
+    calls and the tool message answering one."""
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    rec = RecordingHandler()
+    conversation = [
+        HumanMessage(content="Weather?"),
+        AIMessage(content="", tool_calls=[{"name": "w", "args": {"c": "P"}, "id": "call_1"}]),
+        ToolMessage(content="22 C", tool_call_id="call_1"),
+    ]
+    FakeListChatModel(responses=["Warm."]).invoke(conversation, config=_config(rec))
+    (start,) = rec.of_type(LLMStart)
+    user, assistant, tool = start.messages or ()
+    assert (user.role, user.text) == ("user", "Weather?")
+    assert assistant.role == "assistant"
+    assert [(c.id, c.name, dict(c.args)) for c in assistant.tool_calls] == [
+        ("call_1", "w", {"c": "P"})
+    ]
+    assert (tool.role, tool.tool_call_id, tool.text) == ("tool", "call_1", "22 C")
