@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
-from typing import Any, ClassVar, Self, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
+
+from pydantic import BaseModel
 
 from streamllm.chat.assembler import Assembler
 from streamllm.chat.chunks import AIMessageChunk
@@ -38,7 +40,12 @@ from streamllm.models._run import Call
 from streamllm.models.config import CallOptions, LLMInput, RunnableConfig
 from streamllm.request import Request
 
+if TYPE_CHECKING:
+    from streamllm.structured import StructuredOutput
+
 __all__ = ["BaseChatModel"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _pull(iterator: Iterator[ChatDelta], done: Any) -> Any:
@@ -127,6 +134,14 @@ class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
         choice = normalize_tool_choice(tool_choice, specs)
         self._check_tools(specs, choice)
         return self._copy_with(tools=specs, tool_choice=choice)  # type: ignore[no-any-return]
+
+    def with_structured_output(self, schema: type[M]) -> StructuredOutput[M]:
+        """This model answering with validated ``schema`` (pydantic model) instances,
+        through a forced tool call; ``stream`` yields the partial object as dicts
+        that only grow. See :mod:`streamllm.structured`."""
+        from streamllm.structured import StructuredOutput
+
+        return StructuredOutput(self, schema)
 
     # -- preparing a call -------------------------------------------------
 

@@ -211,3 +211,9 @@ def test_bad_schemas_and_models_are_refused_before_any_call(
     """No properties, not a pydantic model, a text model: ConfigurationError at once."""
     with pytest.raises(ConfigurationError, match=named), contextlib.suppress(StopIteration):
         with_structured_output(model, schema)
+
+
+def test_the_chat_model_method_is_the_same() -> None:
+    """model.with_structured_output(Schema) is with_structured_output(model, Schema)."""
+    model = FakeChatModel(responses=[answer(PARIS)])
+    assert model.with_structured_output(Weather).invoke("Paris?") == Weather(**PARIS)
