@@ -91,15 +91,16 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
     def _send(self, step: Step | None, terminal: bool = False) -> None:
         if step is None:
             return
-        opened, start, event = step
+        opened, events = step
         run = opened.run
         try:
-            if start is not None:
-                run.emit(start)
             if terminal:
-                run.finish(event)
-            elif event is not None:
-                run.emit(event)
+                for event in events[:-1]:
+                    run.emit(event)
+                run.finish(events[-1])
+            else:
+                for event in events:
+                    run.emit(event)
         except HandlerError as exc:
             if not run.done:
                 # The first failure is the one LangChain gets.
@@ -164,15 +165,16 @@ class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
     async def _send(self, step: Step | None, terminal: bool = False) -> None:
         if step is None:
             return
-        opened, start, event = step
+        opened, events = step
         run = opened.run
         try:
-            if start is not None:
-                await run.aemit(start)
             if terminal:
-                await run.afinish(event)
-            elif event is not None:
-                await run.aemit(event)
+                for event in events[:-1]:
+                    await run.aemit(event)
+                await run.afinish(events[-1])
+            else:
+                for event in events:
+                    await run.aemit(event)
         except HandlerError as exc:
             if not run.done:
                 with contextlib.suppress(HandlerError):

@@ -245,7 +245,11 @@ def result(
     generation = Generation(text=text, finish_reason=finish, provider_finish_reason=raw_finish)
     fields: dict[str, Any] = {}
     if HAS_MESSAGE and message is not None:
-        fields["message"] = ai_message(message, text, usage, raw_finish)
+        fields["message"] = (
+            message
+            if isinstance(message, AIMessage)  # assembled from the stream already
+            else ai_message(message, text, usage, raw_finish)
+        )
     return LLMResult(
         generations=((generation,),), usage=usage, model=model, run_ids=(run_id,), **fields
     )

@@ -37,9 +37,11 @@ from streamllm.callbacks.context import (
 from streamllm.callbacks.manager import CallbackManager, reason_for
 from streamllm.callbacks.registry import Entry
 from streamllm.callbacks.run import Mode, RunManager
+from streamllm.chat import AIMessage as StreamLLMMessage
 from streamllm.errors import HandlerError
 from streamllm.events import BaseEvent, ErrorInfo, ToolError
 from streamllm.integrations._from_langchain import estimate, result
+from streamllm.integrations._lc_blocks import ChatBlocks
 from streamllm.outputs import LLMResult, TokenUsage
 
 __all__ = ["Kind", "OpenRun", "Runs"]
@@ -65,7 +67,17 @@ def _remember(table: OrderedDict[UUID, Any], key: UUID, value: Any) -> None:
 class OpenRun:
     """A run between its start and its terminal event."""
 
-    __slots__ = ("chat", "inherited", "kind", "model", "prompt", "run", "texts", "tokens")
+    __slots__ = (
+        "blocks",
+        "chat",
+        "inherited",
+        "kind",
+        "model",
+        "prompt",
+        "run",
+        "texts",
+        "tokens",
+    )
 
     def __init__(
         self,
@@ -86,6 +98,8 @@ class OpenRun:
         self.prompt = prompt
         self.texts: list[str] = []
         self.tokens: bool = run.wants_tokens() if kind == "llm" else False
+        #: A chat run's content blocks, as they stream.
+        self.blocks = ChatBlocks(run, self.tokens) if chat and kind == "llm" else None
 
     def text(self, fallback: str) -> str:
         """The run's text: its tokens joined if it streamed, else LangChain's."""
@@ -104,10 +118,11 @@ class OpenRun:
         text: str,
         finish: str | None,
         usage: TokenUsage | None,
-        message: BaseMessage | None = None,
+        message: BaseMessage | StreamLLMMessage | None = None,
     ) -> LLMResult:
-        """The run's result; a chat run's carries its message (LangChain's, or
-        for a run that failed before LangChain built one, the text so far)."""
+        """The run's result; a chat run's carries its message (assembled from the
+        stream, or LangChain's, or for a run that failed before LangChain built
+        one, the text so far)."""
         if self.chat and message is None:
             message = AIMessage(content="")
         if usage is None:
@@ -243,6 +258,11 @@ class Runs:
         if opened.kind == "tool":
             return run.build(ToolError, {"error": ErrorInfo.of(exc), "reason": reason})
         text = "".join(opened.texts)
+        if opened.blocks is not None and opened.blocks.streamed:
+            # The blocks as far as they came; no BlockEnd follows a failure.
+            return run.error_event(
+                exc, reason, opened.result(text, None, None, opened.blocks.partial())
+            )
         return run.error_event(exc, reason, opened.result(text, None, None, message))
 
     def handler_failed(self, opened: OpenRun, exc: HandlerError) -> BaseEvent | None:

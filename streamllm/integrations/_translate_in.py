@@ -1,8 +1,9 @@
 """LangChain callbacks as streamllm events: the shared core of the bridge handlers.
 
 :class:`Inbound` takes each LangChain callback's arguments and returns the
-:data:`Step` to deliver: the open run, a synthesised start when LangChain never
-sent one (see :mod:`._runs`), and the event. The sync and async handlers in
+:data:`Step` to deliver: the open run and its events (a synthesised start
+first when LangChain never sent one, see :mod:`._runs`; a chat run's block
+events, see :mod:`._lc_blocks`). The sync and async handlers in
 :mod:`._callback_handler` only deliver steps.
 """
 
@@ -13,7 +14,7 @@ from typing import Any, TypeAlias, final
 from uuid import UUID
 
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGeneration
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from langchain_core.outputs import LLMResult as LCResult
 
 from streamllm._frozen import FrozenDict, freeze, freeze_mapping
@@ -33,8 +34,13 @@ from streamllm.messages import Message
 
 __all__ = ["Inbound", "Step"]
 
-#: The open run, a synthesised start to deliver first (or None), the event.
-Step: TypeAlias = tuple[OpenRun, BaseEvent | None, BaseEvent | None]
+#: The open run and its events to deliver in order (a synthesised start first,
+#: when LangChain never sent one; None where no handler wants an event).
+Step: TypeAlias = tuple[OpenRun, tuple[BaseEvent | None, ...]]
+
+
+def _step(opened: OpenRun, start: BaseEvent | None, *events: BaseEvent | None) -> Step:
+    return opened, (start, *events) if start is not None else events
 
 
 def _first_generation(response: LCResult) -> Any:
@@ -120,7 +126,7 @@ class Inbound:
         )  # fmt: skip
         if opened is None:
             return None
-        return opened, None, opened.run.start_event(model, prompt, messages, params)
+        return opened, (opened.run.start_event(model, prompt, messages, params),)
 
     def _find(
         self, kind: Kind, run_id: UUID, parent_run_id: UUID | None, tags: list[str] | None
@@ -146,15 +152,20 @@ class Inbound:
             opened, start = self._find("llm", run_id, parent_run_id, tags)
             if opened is None:
                 return None
+        blocks = opened.blocks
+        if blocks is not None and isinstance(chunk, ChatGenerationChunk):
+            info = chunk.generation_info
+            events = blocks.feed(chunk.message, opened.texts, jsonable(info) if info else None)
+            return _step(opened, start, *events) if events or start is not None else None
         text = token if type(token) is str else text_of(token)
         if not text or not opened.tokens:
             if text:
                 opened.texts.append(text)
             # An empty chunk (role-only, usage-only, a tool-call fragment) is not a token.
-            return (opened, start, None) if start is not None else None
+            return _step(opened, start) if start is not None else None
         opened.texts.append(text)
         info = getattr(chunk, "generation_info", None)
-        return opened, start, opened.run.token_event(text, jsonable(info) if info else None)
+        return _step(opened, start, opened.run.token_event(text, jsonable(info) if info else None))
 
     def on_llm_end(
         self,
@@ -172,8 +183,14 @@ class Inbound:
         first = _first_generation(response)
         text = opened.text(first.text if first is not None else "")
         usage, finish = usage_of(response), finish_reason(response)
-        result = opened.result(text, finish, usage, _message_of(first))
-        return opened, start, opened.run.end_event(result)
+        message: Any = _message_of(first)
+        ends: list[BaseEvent | None] = []
+        if opened.blocks is not None and opened.blocks.streamed:
+            metadata = jsonable(message.response_metadata) if message is not None else {}
+            message_id = message.id if message is not None else None
+            ends, message = opened.blocks.finish(usage, finish, metadata, message_id)
+        result = opened.result(text, finish, usage, message)
+        return _step(opened, start, *ends, opened.run.end_event(result))
 
     def _error(
         self,
@@ -190,7 +207,7 @@ class Inbound:
         message = None
         if isinstance(response, LCResult):
             message = _message_of(_first_generation(response))
-        return opened, start, self.runs.failed(opened, error, message)
+        return _step(opened, start, self.runs.failed(opened, error, message))
 
     def on_llm_error(
         self,
@@ -240,7 +257,7 @@ class Inbound:
         )
         if opened is None:
             return None
-        return opened, None, opened.run.chain_start_event(_inputs(inputs))
+        return opened, (opened.run.chain_start_event(_inputs(inputs)),)
 
     def on_chain_end(
         self,
@@ -255,7 +272,7 @@ class Inbound:
         if opened is None:
             return None
         self.runs.close(run_id)
-        return opened, start, opened.run.chain_end_event(jsonable(outputs))
+        return _step(opened, start, opened.run.chain_end_event(jsonable(outputs)))
 
     def on_chain_error(
         self,
@@ -292,7 +309,7 @@ class Inbound:
         args = freeze_mapping(_inputs(given) or {}, "tool args")
         call_id = kwargs.get("tool_call_id")
         fields = {"tool_call_id": call_id if isinstance(call_id, str) else None, "args": args}
-        return opened, None, opened.run.build(ToolStart, fields)
+        return opened, (opened.run.build(ToolStart, fields),)
 
     def on_tool_end(
         self,
@@ -309,7 +326,7 @@ class Inbound:
         self.runs.close(run_id)
         # LangChain tools called with a ToolCall return a ToolMessage: its content is the output.
         value = output.content if isinstance(output, BaseMessage) else output
-        return opened, start, opened.run.build(ToolEnd, {"output": freeze(jsonable(value))})
+        return _step(opened, start, opened.run.build(ToolEnd, {"output": freeze(jsonable(value))}))
 
     def on_tool_error(
         self,

@@ -27,7 +27,16 @@ from streamllm import (
     tracing,
 )
 from streamllm.errors import ConfigurationError
-from streamllm.events import ChainEnd, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
+from streamllm.events import (
+    BlockEnd,
+    BlockStart,
+    ChainEnd,
+    ChainStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+)
 from streamllm.handlers import JSONLRecorder, ResultCollector, TokenCounter, replay
 from streamllm.integrations.langchain import (
     AsyncStreamLLMCallbackHandler,
@@ -50,7 +59,14 @@ def test_langchain_chat_stream_becomes_one_streamllm_run() -> None:
     out = "".join(str(c.content) for c in model.stream("Hi", config=_config(rec)))
     assert out == "Hello world"
     (run,) = rec.runs().values()
-    assert [type(e) for e in run] == [LLMStart] + [NewToken] * len(out) + [LLMEnd]
+    # A chat run: its text is one block, opened and closed around the tokens.
+    assert [type(e) for e in run] == [
+        LLMStart,
+        BlockStart,
+        *[NewToken] * len(out),
+        BlockEnd,
+        LLMEnd,
+    ]
     assert [e.seq for e in run] == list(range(len(run)))
     tokens = [e for e in run if isinstance(e, NewToken)]
     assert [t.index for t in tokens] == list(range(len(tokens)))
@@ -172,7 +188,14 @@ def test_a_raise_error_handler_stops_the_langchain_run() -> None:
     with pytest.raises(HandlerError):
         list(FakeListChatModel(responses=["abcd"]).stream("x", config=_config(Strict(), rec)))
     (run,) = rec.runs().values()
-    assert [e.type for e in run] == ["llm_start", "new_token", "new_token", "llm_error"]
+    # No BlockEnd after a failure (DESIGN 11): the partial message has the block.
+    assert [e.type for e in run] == [
+        "llm_start",
+        "block_start",
+        "new_token",
+        "new_token",
+        "llm_error",
+    ]
     assert run[-1].reason == "failed"
     assert run[-1].partial.text == "ab"
 
@@ -188,7 +211,13 @@ def test_async_bridge_awaits_async_handlers_in_order() -> None:
         return "".join(parts)
 
     assert asyncio.run(main()) == "xyz"
-    assert [e.type for e in rec.events] == ["llm_start", *["new_token"] * 3, "llm_end"]
+    assert [e.type for e in rec.events] == [
+        "llm_start",
+        "block_start",
+        *["new_token"] * 3,
+        "block_end",
+        "llm_end",
+    ]
 
 
 def test_sync_bridge_in_async_code_runs_inline() -> None:
