@@ -33,9 +33,10 @@ from streamllm.errors import ConfigurationError
 from streamllm.web.aisdk import DONE, UI_STREAM_HEADERS, UIMessageParts, messages_from_ui
 from streamllm.web.buses import BusView, publisher_for
 from streamllm.web.guard import BearerGuard, error_response, read_json
+from streamllm.web.hub import Hub
 from streamllm.web.page import page_response
 from streamllm.web.runs import RunHandle, RunRequest, Runs, validation_message
-from streamllm.web.sse import EventStream, FrameCache, StreamStats
+from streamllm.web.sse import EventStream, FrameCache, PumpSource, Source, StreamStats
 
 __all__ = ["create_app"]
 
@@ -72,12 +73,11 @@ def create_app(
     runs = Runs(model, publisher, max_running=max_running)
     stats = StreamStats()
     cache = FrameCache()
+    hub = Hub(view, cache)
 
-    def stream(
-        frames: AsyncIterator[bytes], headers: list[tuple[bytes, bytes]] | None = None
-    ) -> Any:
+    def stream(source: Source, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
         return EventStream(
-            frames,
+            source,
             stats=stats,
             heartbeat=heartbeat,
             buffer=client_buffer,
@@ -86,7 +86,7 @@ def create_app(
         )
 
     async def post_run(request: Request) -> Response:
-        summary = _launch(runs, await read_json(request, max_body)).summary()
+        summary = _launch(runs, hub, await read_json(request, max_body)).summary()
         return JSONResponse(summary, 202, headers={"location": summary["events_url"]})
 
     async def list_runs(request: Request) -> Response:
@@ -115,7 +115,8 @@ def create_app(
                 async for entry_id, event in entries:
                     yield cache.frame(run_id, entry_id, event)
 
-        return stream(frames())
+        # A run running here is read once for all its clients; others, each their own.
+        return stream(hub.client(run_id, after) or PumpSource(frames()))
 
     async def cancel(request: Request) -> Response:
         run_id = await known(request)
@@ -132,7 +133,7 @@ def create_app(
             messages = messages_from_ui(body.get("messages") if isinstance(body, dict) else None)
         except ConfigurationError as exc:
             raise HTTPException(422, str(exc)) from None
-        handle = _launch(runs, {"input": messages})
+        handle = _launch(runs, hub, {"input": messages})
         run_id = str(handle.run_id)
         parts = UIMessageParts(run_id)
 
@@ -143,7 +144,7 @@ def create_app(
                         yield b"data: " + json.dumps(part).encode() + b"\n\n"
             yield DONE
 
-        return stream(frames(), UI_STREAM_HEADERS)
+        return stream(PumpSource(frames()), UI_STREAM_HEADERS)
 
     async def get_stats(request: Request) -> Response:
         return JSONResponse({"streams": stats.as_dict(), "running": runs.running})
@@ -176,6 +177,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await runs.aclose()
+        await hub.aclose()
         await view.aclose(publisher)
 
     app = Starlette(
@@ -198,13 +200,15 @@ def create_app(
     return app
 
 
-def _launch(runs: Runs, body: Any) -> RunHandle:
+def _launch(runs: Runs, hub: Hub, body: Any) -> RunHandle:
     """Start the run a request body asks for; its faults as HTTP errors."""
     try:
-        return runs.start(RunRequest.model_validate(body))
+        handle = runs.start(RunRequest.model_validate(body))
     except ValidationError as exc:
         raise HTTPException(422, validation_message(exc)) from None
     except ConfigurationError as exc:
         raise HTTPException(422, str(exc)) from None
     except OverflowError as exc:
         raise HTTPException(429, str(exc)) from None
+    hub.track(str(handle.run_id))
+    return handle

@@ -18,13 +18,13 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Final, final
+from typing import Any, Final, Protocol, final
 
 from pydantic import BaseModel
 
 from streamllm.events import Event
 
-__all__ = ["EventStream", "FrameCache", "StreamStats", "sse_frame"]
+__all__ = ["END", "EventStream", "FrameCache", "PumpSource", "Source", "StreamStats", "sse_frame"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,7 +32,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 HEARTBEAT: Final = b": keep-alive\n\n"
-_END: Final = object()
+#: The item that ends a stream's queue.
+END: Final = object()
+# Frames per write while replaying a backlog.
+_BACKLOG_BATCH: Final = 256
 
 SSE_HEADERS: Final = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -94,68 +97,39 @@ class StreamStats:
         return {"open": self.open, "served": self.served, "dropped": self.dropped}
 
 
-@final
-class EventStream:
-    """An ASGI response that streams ``frames`` as ``text/event-stream``.
+class Source(Protocol):
+    """Where a stream's frames come from: a backlog at once, then the queue.
 
-    The client going away ends the response without touching what produces the
-    frames beyond closing this client's iterator: a run is never cancelled by
-    a disconnect.
+    ``open`` returns frames to write first and arranges for later ones (and
+    finally ``END``) to arrive on ``queue``; ``lagged`` turns True when the
+    source gave up on a client whose queue was full; ``close`` releases it.
     """
 
-    __slots__ = ("_buffer", "_frames", "_headers", "_heartbeat", "_stall", "_stats")
+    lagged: bool
 
-    def __init__(
-        self,
-        frames: AsyncIterator[bytes],
-        *,
-        stats: StreamStats,
-        heartbeat: float = 15.0,
-        buffer: int = 1024,
-        stall_timeout: float = 10.0,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
+    def open(self, queue: asyncio.Queue[object]) -> list[bytes]: ...
+
+    async def close(self) -> None: ...
+
+
+@final
+class PumpSource:
+    """Frames from an async iterator, pumped by a task of this client's own.
+
+    The queue never grows past its size: when it is full the pump waits, so a
+    client reading slowly holds back only its own iterator (its bus cursor).
+    """
+
+    __slots__ = ("_frames", "_task", "lagged")
+
+    def __init__(self, frames: AsyncIterator[bytes]) -> None:
         self._frames = frames
-        self._stats = stats
-        self._heartbeat = heartbeat
-        self._buffer = buffer
-        self._stall = stall_timeout
-        self._headers = SSE_HEADERS + (headers or [])
+        self._task: asyncio.Task[None] | None = None
+        self.lagged = False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        queue: asyncio.Queue[object] = asyncio.Queue(self._buffer)
-        stats = self._stats
-        stats.open += 1
-        stats.served += 1
-        pump = asyncio.create_task(self._pump(queue))
-        watch = asyncio.create_task(_until_disconnect(receive))
-        clock = _Clock(asyncio.get_running_loop().time())
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
-            write = asyncio.create_task(self._write(queue, send, clock))
-            dog = asyncio.create_task(self._watchdog(queue, clock, write))
-            try:
-                await asyncio.wait((write, watch), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                dog.cancel()
-                write.cancel()
-            outcome = "disconnected"
-            if clock.stalled:
-                outcome = "stalled"
-            elif write.done() and not write.cancelled():
-                outcome = write.result()
-            if outcome == "stalled":
-                stats.dropped += 1
-                await _last_words(send)
-            elif outcome == "ended":
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            stats.open -= 1
-            for task in (pump, watch):
-                task.cancel()
-            for task in (pump, watch):
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await task
+    def open(self, queue: asyncio.Queue[object]) -> list[bytes]:
+        self._task = asyncio.create_task(self._pump(queue))
+        return []
 
     async def _pump(self, queue: asyncio.Queue[object]) -> None:
         frames = self._frames
@@ -169,26 +143,108 @@ class EventStream:
             aclose = getattr(frames, "aclose", None)
             if aclose is not None:
                 await aclose()
-        await queue.put(_END)
+        await queue.put(END)
 
-    async def _write(self, queue: asyncio.Queue[object], send: Send, clock: _Clock) -> str:
-        """Write frames until the end (then "ended"), several at once when they piled up."""
-        loop = asyncio.get_running_loop()
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await self._task
+
+
+@final
+class EventStream:
+    """An ASGI response that streams a :class:`Source`'s frames as ``text/event-stream``.
+
+    The client going away ends the response and releases its source, nothing
+    else: a run is never cancelled by a disconnect.
+    """
+
+    __slots__ = ("_buffer", "_headers", "_heartbeat", "_source", "_stall", "_stats")
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        stats: StreamStats,
+        heartbeat: float = 15.0,
+        buffer: int = 1024,
+        stall_timeout: float = 10.0,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self._source = source
+        self._stats = stats
+        self._heartbeat = heartbeat
+        self._buffer = buffer
+        self._stall = stall_timeout
+        self._headers = SSE_HEADERS + (headers or [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        queue: asyncio.Queue[object] = asyncio.Queue(self._buffer)
+        stats = self._stats
+        stats.open += 1
+        stats.served += 1
+        watch = asyncio.create_task(_until_disconnect(receive))
+        clock = _Clock(asyncio.get_running_loop().time())
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+            backlog = self._source.open(queue)
+            write = asyncio.create_task(self._write(backlog, queue, send, clock))
+            dog = asyncio.create_task(self._watchdog(queue, clock, write))
+            try:
+                await asyncio.wait((write, watch), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                dog.cancel()
+                write.cancel()
+            outcome = "disconnected"
+            if clock.stalled:
+                outcome = "stalled"
+            elif write.done() and not write.cancelled():
+                outcome = write.result()
+            if outcome in ("stalled", "lagged"):
+                stats.dropped += 1
+                await _last_words(send)
+            elif outcome == "ended":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            stats.open -= 1
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await watch
+            await self._source.close()
+
+    async def _write(
+        self, backlog: list[bytes], queue: asyncio.Queue[object], send: Send, clock: _Clock
+    ) -> str:
+        """Write the backlog, then frames until the end ("ended"), several at once
+        when they piled up; "lagged" when the source gave up on this client."""
+        loop = asyncio.get_running_loop()
+        source = self._source
+        try:
+            for i in range(0, len(backlog), _BACKLOG_BATCH):
+                await self._send(send, b"".join(backlog[i : i + _BACKLOG_BATCH]), clock, loop)
             while True:
+                if queue.empty() and source.lagged:
+                    return "lagged"
                 batch = [await queue.get()]
-                while batch[-1] is not _END and not queue.empty():
+                while batch[-1] is not END and not queue.empty():
                     batch.append(queue.get_nowait())
                 body = b"".join(b for b in batch if isinstance(b, bytes))
                 if body:
-                    clock.sending = loop.time()
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-                    clock.sending = None
-                    clock.wrote = loop.time()
-                if batch[-1] is _END:
+                    await self._send(send, body, clock, loop)
+                if batch[-1] is END:
                     return "ended"
         except OSError:
             return "disconnected"
+
+    @staticmethod
+    async def _send(
+        send: Send, body: bytes, clock: _Clock, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        clock.sending = loop.time()
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        clock.sending = None
+        clock.wrote = loop.time()
 
     async def _watchdog(
         self, queue: asyncio.Queue[object], clock: _Clock, write: asyncio.Task[str]

@@ -68,7 +68,16 @@ class ScriptedLLM(BaseLLM):
         yield GenerationChunk("", finish_reason="stop")
 
     async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
-        tokens, delay = script(self._prompt(request))
+        prompt = self._prompt(request)
+        if prompt.startswith("burst"):
+            # A pause for clients to attach, then every token in one go (no await
+            # between them): the bus and the fanout get them as one burst.
+            await asyncio.sleep(0.2)
+            for token in split_words(FOX):
+                yield GenerationChunk(token)
+            yield GenerationChunk("", finish_reason="stop")
+            return
+        tokens, delay = script(prompt)
         delay *= self.pace
         for token in tokens:
             if delay:

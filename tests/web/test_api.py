@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,8 +17,8 @@ from tests.web.sse import events_of, parse_frames, text_of
 pytestmark = pytest.mark.asyncio
 
 
-async def _client(**settings: Any) -> httpx.AsyncClient:
-    app = make_app(pace=0.1, **settings)
+async def _client(pace: float = 0.1, **settings: Any) -> httpx.AsyncClient:
+    app = make_app(pace=pace, **settings)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web.test")
 
 
@@ -326,3 +327,40 @@ async def test_a_server_fault_is_a_json_500_without_a_traceback() -> None:
     assert response.json() == {"error": "internal server error", "status": 500}
     assert "Traceback" not in response.text
     assert "AttributeError" not in response.text
+
+
+async def test_a_client_that_falls_behind_the_run_is_let_go_and_resumes_exactly() -> None:
+    """Its queue full, a client of a running run gets the dropped notice and its
+    stream ends; resuming from its last id gives the rest, nothing twice."""
+    async with await _client(client_buffer=4) as client:
+        run_id = await _start(client, "burst")
+        first = parse_frames((await client.get(f"/runs/{run_id}/events")).text)
+        assert first[-1].event == "dropped"
+        assert first[-1].data == {"reason": "slow_client"}
+        got = [f for f in first if f.id]
+        rest = events_of(
+            (await client.get(f"/runs/{run_id}/events", headers={"Last-Event-ID": got[-1].id})).text
+        )
+        stats = (await client.get("/stats")).json()["streams"]
+    frames = got + rest
+    assert text_of(frames) == FOX
+    assert len({f.id for f in frames}) == len(frames)
+    assert frames[-1].event == "llm_end"
+    assert stats["dropped"] == 1
+
+
+async def test_clients_joining_a_running_run_at_any_point_get_the_same_events() -> None:
+    """Early, late and resuming clients of one run see one sequence."""
+    async with await _client(pace=1.0) as client:
+        run_id = await _start(client, "hello")
+        early = asyncio.create_task(client.get(f"/runs/{run_id}/events"))
+        await asyncio.sleep(0.3)
+        late = asyncio.create_task(client.get(f"/runs/{run_id}/events"))
+        bodies = [events_of((await t).text) for t in (early, late)]
+        middle = bodies[0][len(bodies[0]) // 2].id
+        resumed = events_of(
+            (await client.get(f"/runs/{run_id}/events", params={"after": middle})).text
+        )
+    assert [f.id for f in bodies[0]] == [f.id for f in bodies[1]]
+    assert [f.id for f in resumed] == [f.id for f in bodies[0][len(bodies[0]) // 2 + 1 :]]
+    assert text_of(bodies[1]) == FOX
