@@ -9,7 +9,7 @@
 '22 C in Paris'
 
 A tool loop: bind the tools, and run each call the model asks for until it
-answers; ``tool.invoke(call)`` returns the :class:`ToolMessage` to append::
+answers; ``tool.invoke(call)`` returns the ``tool`` message to append::
 
     model = FakeChatModel(responses=[...]).bind_tools([get_weather])
     messages = [("user", "Weather in Paris?")]

@@ -24,12 +24,13 @@ from streamllm.callbacks.manager import check_metadata, check_tags
 from streamllm.callbacks.registry import Handler, resolve_all
 from streamllm.callbacks.run import Mode
 from streamllm.chat.blocks import InvalidToolCall, ToolCall
+from streamllm.chat.inputs import Message
 from streamllm.chat.tools_schema import ToolSpec, to_tool_spec
 from streamllm.errors import ConfigurationError, ToolArgumentsError
 from streamllm.models.config import CallOptions, RunnableConfig, configure
 from streamllm.tools._run import ToolRun
 from streamllm.tools._sync import run_coroutine
-from streamllm.tools.message import ToolMessage, output_text
+from streamllm.tools.message import tool_message
 from streamllm.tools.schema import check_name, function_schema
 
 __all__ = ["Tool", "ToolInput"]
@@ -164,11 +165,7 @@ class Tool:
     def _result(self, call: ToolCall | InvalidToolCall | None, output: Any) -> Any:
         if not isinstance(call, ToolCall):  # an InvalidToolCall never gets here
             return output
-        # Built without validation: each field is a str here already (the
-        # call's id was validated with the ToolCall).
-        return ToolMessage.model_construct(
-            content=output_text(output), tool_call_id=call.id, name=self.name
-        )
+        return tool_message(output, call.id, self.name)
 
     def _open(
         self, config: RunnableConfig | None, options: Mapping[str, Any], mode: Mode, input: Any
@@ -193,7 +190,7 @@ class Tool:
         input: ToolCall | InvalidToolCall,
         config: RunnableConfig | None = None,
         **kwargs: Unpack[CallOptions],
-    ) -> ToolMessage: ...
+    ) -> Message: ...
     @overload
     def invoke(
         self,
@@ -204,9 +201,10 @@ class Tool:
     def invoke(
         self, input: ToolInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
     ) -> Any:
-        """Run the tool: its output for a dict of arguments, a :class:`ToolMessage`
-        for a ``ToolCall``. Bad arguments raise :class:`ToolArgumentsError`
-        (the run ends with ``ToolError``); what the function raises is raised."""
+        """Run the tool: its output for a dict of arguments; for a ``ToolCall``,
+        the ``tool`` :class:`~streamllm.messages.Message` answering it. Bad
+        arguments raise :class:`ToolArgumentsError` (the run ends with
+        ``ToolError``); what the function raises is raised."""
         run, call, args = self._open(config, kwargs, "sync", input)
         run.start()
         try:
@@ -232,7 +230,7 @@ class Tool:
         input: ToolCall | InvalidToolCall,
         config: RunnableConfig | None = None,
         **kwargs: Unpack[CallOptions],
-    ) -> ToolMessage: ...
+    ) -> Message: ...
     @overload
     async def ainvoke(
         self,

@@ -1,30 +1,39 @@
-"""``ToolMessage``: a tool's answer, to append to the conversation.
+"""A tool's answer, to append to the conversation: a ``tool`` message.
 
-It is a chat :class:`~streamllm.chat.inputs.Message` of role ``tool`` (so
-every chat model and wire format takes it as it is), built by
-``tool.invoke(tool_call)``::
+``tool.invoke(tool_call)`` returns it; it is the one chat
+:class:`~streamllm.messages.Message` class with role ``tool`` (not a subclass:
+a conversation recorded in events reads back equal), so every chat model and
+wire format takes it as it is::
 
-    >>> ToolMessage(content="22 C", tool_call_id="call_1", name="get_weather").role
-    'tool'
+    >>> msg = ToolMessage("22 C", tool_call_id="call_1", name="get_weather")
+    >>> msg.role, msg.tool_call_id
+    ('tool', 'call_1')
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic_core import to_json
 
 from streamllm.chat.inputs import Message
 
-__all__ = ["ToolMessage", "output_text"]
+__all__ = ["ToolMessage", "output_text", "tool_message"]
 
 
-class ToolMessage(Message):
-    """The answer to one tool call: ``content`` is the output as text (JSON for
-    anything but a str), ``tool_call_id`` the call it answers, ``name`` the tool."""
+# Named like LangChain's class, which is what users reach for; a function,
+# so the message stays the one Message class.
+def ToolMessage(content: str, *, tool_call_id: str, name: str | None = None) -> Message:
+    """A ``tool`` message answering the call ``tool_call_id`` (validated)."""
+    return Message(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
-    role: Literal["tool"] = "tool"
-    tool_call_id: str
+
+def tool_message(output: Any, tool_call_id: str, name: str) -> Message:
+    """The message for a call's output, built without validation (each field is
+    a str already: the call's id was validated with its ToolCall)."""
+    return Message.model_construct(
+        role="tool", content=output_text(output), tool_call_id=tool_call_id, name=name
+    )
 
 
 def output_text(output: Any) -> str:

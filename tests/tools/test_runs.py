@@ -24,6 +24,7 @@ from streamllm import (
 from streamllm.chat import InvalidToolCall, ToolCall, to_chat_messages
 from streamllm.errors import ConfigurationError
 from streamllm.events import BaseEvent, ToolEnd, ToolError, ToolStart
+from streamllm.messages import Message
 from streamllm.testing import AsyncRecordingHandler, RecordingHandler
 from streamllm.tools import Tool, ToolMessage, tool
 
@@ -83,11 +84,13 @@ async def test_dict_arguments_give_the_output_and_one_run(t: Tool, call: Invoke)
 
 @pytest.mark.parametrize(("t", "call"), WAYS, ids=IDS)
 async def test_a_tool_call_gives_a_tool_message_for_the_conversation(t: Tool, call: Invoke) -> None:
-    """With a ToolCall the caller gets a ToolMessage answering it, which a
-    conversation takes as it is; ToolStart carries the call's id."""
+    """With a ToolCall the caller gets the tool message answering it (the one
+    Message class, so a conversation and its events read back equal);
+    ToolStart carries the call's id."""
     rec = RecordingHandler()
     message = await call(t, ToolCall(id="call_7", name=t.name, args={"a": 1}), callbacks=[rec])
-    assert isinstance(message, ToolMessage)
+    assert type(message) is Message
+    assert message == ToolMessage("2", tool_call_id="call_7", name=t.name)
     assert (message.role, message.content, message.tool_call_id, message.name) == (
         "tool",
         "2",
