@@ -178,3 +178,16 @@ class _Opaque:
 
 def _unschemable(thing: _Opaque) -> int:
     return 0
+
+
+def test_tools_bind_to_chat_models_as_they_are() -> None:
+    """bind_tools takes Tool objects as they are: the model is offered their spec."""
+    from streamllm import FakeChatModel
+
+    @tool
+    def ping(host: str) -> str:
+        """Ping a host."""
+        return host
+
+    model = FakeChatModel(responses=["ok"]).bind_tools([ping], tool_choice="ping")
+    assert model.tools == (ping.spec,)
