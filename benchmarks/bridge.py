@@ -8,7 +8,8 @@ run (``ChatGenerationChunk``), sync and async. The difference is the bridge.
 StreamLLMCallbackHandler: langchain-core's own ``FakeListChatModel.stream``
 with a native langchain-core counting handler against the bridge delivering
 to a streamllm counting handler: the difference is what the bridge adds on top
-of LangChain's own callback machinery.
+of LangChain's own callback machinery. The last rows call the token hook
+directly, as LangChain's manager does, without LangChain's own cost.
 
 CPU time of this process, best of ``--repeat``:
 
@@ -23,10 +24,15 @@ import asyncio
 import gc
 import platform
 import time
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 from _compare.common import AsyncCounter, Counter, LCAsyncCounter, LCCounter, tokens
 from langchain_core.language_models import FakeListChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
+from langchain_core.outputs import LLMResult as LCResult
 
 from streamllm import FakeListLLM
 from streamllm.integrations.langchain import StreamLLMCallbackHandler, from_langchain
@@ -70,6 +76,20 @@ def main() -> int:
 
         return lambda: asyncio.run(run())
 
+    def direct(handler: Any, start: str, chunk: Any) -> Callable[[], object]:
+        def run() -> None:
+            run_id = uuid.uuid4()
+            if start == "chat" and isinstance(handler, StreamLLMCallbackHandler):
+                handler.on_chat_model_start({}, [[]], run_id=run_id)
+            else:  # LCCounter has no on_chat_model_start (LangChain would fall back)
+                handler.on_llm_start({}, ["x"], run_id=run_id)
+            hook = handler.on_llm_new_token
+            for token in toks:
+                hook(token, chunk=chunk, run_id=run_id)
+            handler.on_llm_end(LCResult(generations=[]), run_id=run_id)
+
+        return run
+
     def per_token(fn: Callable[[], object], count: int = n) -> float:
         return best(fn, repeat) / count * 1e6
 
@@ -94,6 +114,16 @@ def main() -> int:
     base = per_token(lc_stream(LCCounter()), chars)
     via = per_token(lc_stream(StreamLLMCallbackHandler([Counter()])), chars)
     rows.append(("StreamLLMCallbackHandler: LangChain chat stream()", base, via))
+
+    # The same hook called directly, as LangChain's manager calls it: the bridge's
+    # own cost without LangChain's (which is most of the row above, and noisy).
+    for label, start, chunk in [
+        ("chat chunk", "chat", ChatGenerationChunk(message=AIMessageChunk(content=" t1"))),
+        ("text chunk", "text", GenerationChunk(text=" t1")),
+    ]:
+        base = per_token(direct(LCCounter(), start, chunk))
+        via = per_token(direct(StreamLLMCallbackHandler([Counter()]), start, chunk))
+        rows.append((f"StreamLLMCallbackHandler.on_llm_new_token, {label}", base, via))
 
     print(f"Machine: {platform.python_implementation()} {platform.python_version()}, ", end="")
     print(f"{platform.machine()}, {n} tokens, best of {repeat} (CPU time)")

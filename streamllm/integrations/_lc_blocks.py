@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, final
 
 from streamllm.callbacks.run import RunManager
-from streamllm.chat import AIMessage, Assembler, BlockChunk
+from streamllm.chat import AIMessage, Assembler, BlockChunk, ChatDelta
 from streamllm.events import BaseEvent, BlockDelta, BlockEnd, BlockStart
 from streamllm.integrations._lc_deltas import chat_deltas
 from streamllm.usage import TokenUsage, normalize_finish_reason
@@ -38,14 +38,30 @@ class ChatBlocks:
 
     def feed(
         self, message: Any, texts: list[str], extras: Mapping[str, Any] | None
-    ) -> list[BaseEvent | None]:
+    ) -> tuple[BaseEvent | None, ...]:
         """The events for one LangChain chunk; its text is added to ``texts``."""
-        out: list[BaseEvent | None] = []
+        content = message.content
+        if type(content) is str and not message.tool_call_chunks:
+            # The hot path: plain text continuing the open text block.
+            if not content:
+                return ()
+            self.streamed = True
+            pieces = self._asm.feed(ChatDelta("text", content))
+            if len(pieces) == 1 and not pieces[0].first and not pieces[0].last:
+                texts.append(content)
+                if self._tokens:
+                    return (self._run.token_event(content, extras, pieces[0].block),)
+                return ()
+            out: list[BaseEvent | None] = []
+            for piece in pieces:
+                self._events(piece, texts, extras, out)
+            return tuple(out)
+        out = []
         for delta in chat_deltas(message):
             self.streamed = True
             for piece in self._asm.feed(delta):
                 self._events(piece, texts, extras, out)
-        return out
+        return tuple(out)
 
     def _events(
         self,

@@ -156,7 +156,9 @@ class Inbound:
         if blocks is not None and isinstance(chunk, ChatGenerationChunk):
             info = chunk.generation_info
             events = blocks.feed(chunk.message, opened.texts, jsonable(info) if info else None)
-            return _step(opened, start, *events) if events or start is not None else None
+            if start is not None:
+                return _step(opened, start, *events)
+            return (opened, events) if events else None
         text = token if type(token) is str else text_of(token)
         if not text or not opened.tokens:
             if text:

@@ -23,6 +23,8 @@ def test_bridge_benchmark_tiny_run_prints_the_table() -> None:
         "from_langchain: stream(), chat run",
         "from_langchain: astream(), text run, async handler",
         "StreamLLMCallbackHandler: LangChain chat stream()",
+        "StreamLLMCallbackHandler.on_llm_new_token, chat chunk",
+        "StreamLLMCallbackHandler.on_llm_new_token, text chunk",
         "Largest overhead:",
     ):
         assert row in proc.stdout
