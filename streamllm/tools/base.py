@@ -35,6 +35,8 @@ from streamllm.tools.schema import check_name, function_schema
 
 __all__ = ["Tool", "ToolInput"]
 
+_CALL_TYPES = frozenset({"tool_call", "invalid_tool_call"})
+
 #: What ``invoke`` takes: the arguments, or the model's call (a ``ToolCall``,
 #: or its dict with ``"type": "tool_call"``).
 ToolInput = Mapping[str, Any] | ToolCall | InvalidToolCall
@@ -131,7 +133,13 @@ class Tool:
     # -- one call's input and arguments ------------------------------------------
 
     def _input(self, input: Any) -> tuple[ToolCall | InvalidToolCall | None, Mapping[str, Any]]:
-        if isinstance(input, Mapping) and input.get("type") in ("tool_call", "invalid_tool_call"):
+        if isinstance(input, Mapping):
+            # A call's dict has its "type" and "args" (a tool may well have a
+            # parameter named "type", so the kind alone does not tell).
+            if input.get("type") not in _CALL_TYPES or (
+                "args_text" not in input and "args" not in input
+            ):
+                return None, input
             input = _call_of(self.name, input)
         if isinstance(input, ToolCall | InvalidToolCall):
             if input.name is not None and input.name != self.name:
@@ -139,8 +147,6 @@ class Tool:
                     f"the call {input.id!r} is for the tool {input.name!r}, not {self.name!r}"
                 )
             return input, input.args if isinstance(input, ToolCall) else {}
-        if isinstance(input, Mapping):
-            return None, input
         raise ConfigurationError(
             f"tool {self.name!r} takes a dict of arguments or a ToolCall, "
             f"not {type(input).__name__}"

@@ -348,3 +348,14 @@ def test_outputs_json_cannot_hold_are_shown_by_repr() -> None:
 def test_no_handler_no_event_built() -> None:
     """Without handlers the tool still runs (and nothing is built for nobody)."""
     assert add.invoke({"a": 41}) == 42
+
+
+def test_a_parameter_named_type_is_not_mistaken_for_a_call() -> None:
+    """A tool whose arguments include "type": "tool_call" gets them as arguments."""
+
+    @tool
+    def classify(type: str) -> str:
+        """Echo the type."""
+        return type
+
+    assert classify.invoke({"type": "tool_call"}) == "tool_call"
