@@ -86,6 +86,30 @@ class ScriptedLLM(BaseLLM):
         yield GenerationChunk("", finish_reason="stop")
 
 
+REASONING = "The user asks about the weather in Oslo, so I should call the weather tool."
+ANSWER = "Let me check the weather in Oslo for you."
+TOOL_ARGS = {"city": "Oslo", "unit": "celsius", "days": 3}
+CHAT_SCRIPT = {
+    "reasoning": REASONING,
+    "text": ANSWER,
+    "tool_calls": [{"id": "call_oslo", "name": "get_weather", "args": TOOL_ARGS}],
+    "usage": {
+        "prompt_tokens": 21,
+        "completion_tokens": 48,
+        "total_tokens": 69,
+        "source": "provider",
+    },
+}
+
+
+def make_chat_app(delay: float = 0.03, **overrides: Any) -> Starlette:
+    """The app on a FakeChatModel answering with reasoning, text and a tool call."""
+    from streamllm.models.fake_chat import FakeChatModel
+
+    model = FakeChatModel(responses=[CHAT_SCRIPT], delay=delay, args_fragment=6)
+    return create_app(model, heartbeat=0.3, **overrides)
+
+
 def make_app(pace: float = 1.0, **overrides: Any) -> Starlette:
     """The app under test; settings from ``STREAMLLM_WEB_*`` variables, then ``overrides``."""
     settings: dict[str, Any] = {

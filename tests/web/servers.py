@@ -68,14 +68,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-def start_server(tmp: Path, token: str | None, bus: str | None = None) -> Iterator[Server]:
+def start_server(
+    tmp: Path, token: str | None, bus: str | None = None, factory: str = "make_app"
+) -> Iterator[Server]:
     """Run a uvicorn process until the generator is closed (a fixture's body)."""
     port = free_port()
     env = {**os.environ, "STREAMLLM_WEB_TOKEN": token or "", "STREAMLLM_WEB_BUS": bus or ""}
     log = tmp / f"uvicorn-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "tests.web.apps:make_app",
+            [sys.executable, "-m", "uvicorn", "--factory", f"tests.web.apps:{factory}",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -110,6 +112,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A uvicorn process that needs ``Authorization: Bearer web-test-token``."""
     yield from start_server(tmp_path_factory.mktemp("web-token"), TOKEN)
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A uvicorn process serving a FakeChatModel (reasoning, text, a tool call)."""
+    yield from start_server(tmp_path_factory.mktemp("web-chat"), None, factory="make_chat_app")
 
 
 @dataclass(frozen=True)

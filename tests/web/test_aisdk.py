@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from typing import Any
 
+import httpx
+
 from streamllm.events import NewToken, parse_event
 from streamllm.web.aisdk import UIMessageParts
+from tests.web.apps import ANSWER, REASONING, TOOL_ARGS, make_chat_app
+from tests.web.sse import events_of
 
 RUN = uuid.uuid4()
 
@@ -169,3 +174,36 @@ def test_events_of_nested_runs_are_not_parts_of_the_message() -> None:
     other = _events({"type": "llm_start", "model": "m", "prompt": "x"})[0]
     nested = other.model_copy(update={"run_id": uuid.uuid4(), "parent_run_id": RUN})
     assert UIMessageParts(str(RUN)).parts(nested) == []
+
+
+async def test_api_chat_streams_a_chat_models_reasoning_tool_call_and_text() -> None:
+    """End to end on a FakeChatModel: the parts a useChat front end renders."""
+    app = make_chat_app(delay=0.0)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+        body = {"messages": [{"role": "user", "parts": [{"type": "text", "text": "Oslo?"}]}]}
+        response = await client.post("/api/chat", json=body)
+    frames = events_of(response.text)
+    assert frames[-1].data == "[DONE]"
+    parts = [f.data for f in frames[:-1]]
+    kinds = [p["type"] for p in parts]
+    assert kinds[:3] == ["start", "start-step", "reasoning-start"]
+    reasoning = "".join(p["delta"] for p in parts if p["type"] == "reasoning-delta")
+    assert reasoning == REASONING
+    assert "".join(p["delta"] for p in parts if p["type"] == "text-delta") == ANSWER
+    start = next(p for p in parts if p["type"] == "tool-input-start")
+    assert start == {
+        "type": "tool-input-start",
+        "toolCallId": "call_oslo",
+        "toolName": "get_weather",
+    }
+    args = "".join(p["inputTextDelta"] for p in parts if p["type"] == "tool-input-delta")
+    assert json.loads(args) == TOOL_ARGS
+    available = next(p for p in parts if p["type"] == "tool-input-available")
+    assert available["input"] == TOOL_ARGS
+    assert (
+        kinds.index("reasoning-end") < kinds.index("text-start") < kinds.index("tool-input-start")
+    )
+    assert parts[-1]["type"] == "finish"
+    assert parts[-1]["finishReason"] == "tool-calls"
+    assert parts[-1]["messageMetadata"]["usage"]["total_tokens"] == 69

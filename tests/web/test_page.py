@@ -13,7 +13,8 @@ from typing import Any
 
 from streamllm.events import NewToken, parse_event
 from streamllm.web.sse import sse_frame
-from tests.web.apps import FOX, SLOW, XSS
+from tests.web.apps import ANSWER, FOX, SLOW, TOOL_ARGS, XSS
+from tests.web.apps import REASONING as REASONING_E2E
 from tests.web.servers import TOKEN, Proxy, Server
 from tests.web.sse import events_of
 
@@ -289,6 +290,45 @@ def test_reasoning_and_a_tool_call_show_where_they_belong(
     assert page.text_content("#u-total") == "42"
     assert page.text_content("#finish") == "tool_calls"
     page.click("details.reasoning summary")  # collapsed at its end; open it for the picture
-    shot = _shot(page, tmp_path, "reasoning-and-tool")
-    if Path("/tmp/coord").is_dir():  # a second picture for the README
+    _shot(page, tmp_path, "reasoning-and-tool")
+
+
+# Records every length each tool call's arguments had, to see them grow.
+_WATCH_ARGS = """() => {
+  window.__args = [];
+  new MutationObserver(() => {
+    const pre = document.querySelector('.tool pre');
+    if (pre) window.__args.push(pre.textContent.length);
+  }).observe(document.getElementById('blocks'),
+             {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_chat_model_streams_reasoning_a_tool_call_and_text_end_to_end(
+    page: Any, chat_server: Server, tmp_path: Path
+) -> None:
+    """A FakeChatModel on the server: reasoning fills its collapsible panel, the
+    tool call's arguments grow fragment by fragment, the text streams below."""
+    page.goto(chat_server.url)
+    page.evaluate(_WATCH_ARGS)
+    page.fill("#prompt", "What is the weather in Oslo?")
+    page.click("#run")
+    page.wait_for_selector("details.reasoning")
+    page.wait_for_selector('#state[data-state="done"]', timeout=20_000)
+    assert page.locator("details.reasoning .body").text_content() == REASONING_E2E
+    tool = page.locator(".tool")
+    assert tool.locator(".name").text_content() == "get_weather"
+    assert json.loads(tool.locator("pre").first.text_content() or "") == TOOL_ARGS
+    assert tool.locator(".badge").text_content() == "call call_oslo"
+    grew = page.evaluate("window.__args")
+    assert len(set(grew)) > 3, "the arguments did not stream"
+    assert _answer(page) == ANSWER
+    order = page.eval_on_selector_all("#blocks > *", "els => els.map(e => e.className)")
+    assert order == ["reasoning", "answer", "tool"]
+    assert page.text_content("#usage-source") == "provider"
+    assert page.text_content("#u-total") == "69"
+    assert page.text_content("#finish") == "tool_calls"
+    page.click("details.reasoning summary")  # collapsed at its end; open for the picture
+    shot = _shot(page, tmp_path, "chat-end-to-end")
+    if Path("/tmp/coord").is_dir():
         shutil.copy(shot, "/tmp/coord/web-chat.png")
