@@ -176,6 +176,9 @@ class Translator:
         tool-call chunk (LangChain has no block callbacks). Text blocks stream as
         ``NewToken`` already; a block's end has no LangChain counterpart."""
         run = self.run_of(event)
+        # Only chat models stream blocks: a run started from a prompt string is a
+        # chat run too once one comes, and its chunks are chat chunks from here on.
+        run.chat = True
         chunk = block_chunk(event, run.message_id)
         if chunk is None:
             return None
