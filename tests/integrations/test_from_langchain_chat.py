@@ -1,4 +1,4 @@
-"""from_langchain on streamllm's own chat model and tools: blocks and tool runs as LangChain sees them."""
+"""from_langchain on streamllm's own chat model and tools, as LangChain handlers see them."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_a_tool_run_reaches_langchains_tool_hooks() -> None:
     with traced("loop", callbacks=[from_langchain(recorder)]):
         weather.invoke(ToolCall(id="call_1", name="weather", args={"city": "Paris"}))
     assert recorder.names() == ["on_chain_start", "on_tool_start", "on_tool_end", "on_chain_end"]
-    (serialized, input_str), start = recorder.of("on_tool_start")[0]
+    (serialized, _), start = recorder.of("on_tool_start")[0]
     _, chain = recorder.of("on_chain_start")[0]
     assert serialized["name"] == "weather"
     assert start["inputs"] == {"city": "Paris"}
