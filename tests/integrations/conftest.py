@@ -13,6 +13,9 @@ from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 
 from streamllm.events import (
     BaseEvent,
+    BlockDelta,
+    BlockEnd,
+    BlockStart,
     ChainEnd,
     ChainError,
     ChainStart,
@@ -84,8 +87,8 @@ def recorder(request: pytest.FixtureRequest) -> CallRecorder | AsyncCallRecorder
 
 def assert_well_formed(events: list[BaseEvent]) -> None:
     """streamllm's per-run guarantees: a start first, seq 0..n, tokens indexed
-    0..k, at most one terminal and it is last, and when the run streamed, its
-    result text is its tokens joined."""
+    0..k, at most one terminal and it is last, when the run streamed its result
+    text is its tokens joined, and the per-block order of DESIGN 11."""
     runs: dict[UUID, list[BaseEvent]] = {}
     for event in events:
         runs.setdefault(event.run_id, []).append(event)
@@ -100,6 +103,25 @@ def assert_well_formed(events: list[BaseEvent]) -> None:
         if terminals and tokens and isinstance(end, LLMEnd | LLMError):
             result = end.result if isinstance(end, LLMEnd) else end.partial
             assert result.text == "".join(t.token for t in tokens)
+        _assert_blocks(run)
+
+
+def _assert_blocks(run: list[BaseEvent]) -> None:
+    """Per block: start, then its fragments, then at most one end; no BlockEnd
+    after a failure; a finished run ended every block it started."""
+    opened: set[int] = set()
+    ended: set[int] = set()
+    for event in run:
+        if isinstance(event, BlockStart):
+            assert event.block not in opened
+            opened.add(event.block)
+        elif isinstance(event, BlockDelta | BlockEnd) or (isinstance(event, NewToken) and opened):
+            assert event.block in opened
+            assert event.block not in ended
+            if isinstance(event, BlockEnd):
+                ended.add(event.block)
+    if isinstance(run[-1], LLMEnd):
+        assert ended == opened
 
 
 _TERMINALS = (LLMEnd, LLMError, ChainEnd, ChainError)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from langchain_core.outputs import Generation
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk, Generation
 from langchain_core.outputs import LLMResult as LCResult
 
 from streamllm.events import ChainError, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
@@ -97,7 +98,7 @@ def test_content_block_tokens_keep_their_text(bridge: Any) -> None:
 
 
 _call = st.tuples(
-    st.sampled_from(["start", "chat_start", "token", "end", "error"]),
+    st.sampled_from(["start", "chat_start", "token", "chat_token", "tool_chunk", "end", "error"]),
     st.integers(min_value=0, max_value=2),
     st.text(max_size=3),
 )
@@ -107,7 +108,8 @@ _call = st.tuples(
 @given(st.lists(_call, max_size=30))
 def test_any_callback_sequence_gives_well_formed_runs(calls: list[tuple[str, int, str]]) -> None:
     """Property: for any order of LangChain callbacks over a few runs, every
-    streamllm run starts first, has seq 0..n, tokens indexed 0..k, at most one
+    streamllm run starts first, has seq 0..n, tokens indexed 0..k, blocks in
+    order (chat chunks with text and tool-call fragments), at most one
     terminal and it is last, and when it streamed its result text is its tokens joined
     (derandomized: the examples are the same on every run)."""
     rec = RecordingHandler()
@@ -121,6 +123,13 @@ def test_any_callback_sequence_gives_well_formed_runs(calls: list[tuple[str, int
             handler.on_chat_model_start({}, [[]], run_id=run_id)
         elif what == "token":
             handler.on_llm_new_token(text, run_id=run_id)
+        elif what == "chat_token":
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+            handler.on_llm_new_token(text, chunk=chunk, run_id=run_id)
+        elif what == "tool_chunk":
+            call = {"name": "f", "args": text, "id": f"c{which}", "index": len(text) % 2}
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[call]))
+            handler.on_llm_new_token("", chunk=chunk, run_id=run_id)
         elif what == "end":
             handler.on_llm_end(_response(text), run_id=run_id)
         else:
