@@ -139,6 +139,18 @@ def main() -> None:
         per_acall(lambda: t_anoop.ainvoke({}, callbacks=handler)),
         a0,
     )
+    # The two crossings, priced (not part of the budget): an async tool from
+    # sync code gets an event loop of its own, a sync tool from async code a thread.
+    few = max(k // 20, 1)
+    cross = best(lambda: [t_anoop.invoke({}) for _ in range(few)], repeat) / few * 1e6
+    row("anoop tool invoke({}) from sync code (own loop)", cross, a0)
+
+    async def threads() -> None:
+        for _ in range(few):
+            await t_noop.ainvoke({})
+
+    hop = best(lambda: asyncio.run(threads()), repeat) / few * 1e6
+    row("await noop tool ainvoke({}) (worker thread)", hop, f0)
     try:
         from langchain_core.tools import tool as lc_tool
     except ImportError:  # pragma: no cover - an optional reference
