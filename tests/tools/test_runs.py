@@ -359,3 +359,19 @@ def test_a_parameter_named_type_is_not_mistaken_for_a_call() -> None:
         return type
 
     assert classify.invoke({"type": "tool_call"}) == "tool_call"
+
+
+def test_python_arguments_json_cannot_hold_reach_the_function_and_show_as_repr() -> None:
+    """A caller's dict may hold Python objects the schema takes (a datetime):
+    the function gets them; ToolStart shows them as JSON-safe text."""
+    import datetime as dt
+
+    @tool
+    def year(when: dt.datetime) -> int:
+        """The year."""
+        return when.year
+
+    rec = RecordingHandler()
+    when = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    assert year.invoke({"when": when}, callbacks=[rec]) == 2026
+    assert rec.of_type(ToolStart)[0].args["when"] == repr(when)
