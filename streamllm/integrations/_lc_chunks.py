@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from pydantic import BaseModel
 
+from streamllm.events import BlockDelta, BlockStart
 from streamllm.integrations._to_langchain import plain
 
 __all__ = ["block_chunk", "chat_chunk", "text_chunk"]
@@ -127,7 +128,7 @@ def chat_chunk(
     )
 
 
-def block_chunk(event: Any, message_id: str) -> ChatGenerationChunk | None:
+def block_chunk(event: BlockStart | BlockDelta, message_id: str) -> ChatGenerationChunk | None:
     """The chunk LangChain would stream for a ``BlockStart`` or ``BlockDelta``.
 
     A tool call's start carries its id and name with empty arguments (as
@@ -135,10 +136,10 @@ def block_chunk(event: Any, message_id: str) -> ChatGenerationChunk | None:
     arguments, by block index; reasoning deltas are ``reasoning`` content
     blocks. Text deltas are ``NewToken``s, and nothing else has a chunk.
     """
-    kind, index = getattr(event, "kind", None), getattr(event, "block", 0)
-    delta = getattr(event, "delta", None)
+    kind, index = event.kind, event.block
+    delta = event.delta if isinstance(event, BlockDelta) else None
     if kind == "tool_call":
-        if delta is None:  # the block's start
+        if isinstance(event, BlockStart):
             call = {"name": event.tool_name, "id": event.id, "args": "", "index": index}
         else:
             call = {"name": None, "id": None, "args": delta, "index": index}

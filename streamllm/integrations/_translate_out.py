@@ -19,12 +19,17 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from streamllm.events import (
     BaseEvent,
+    BlockDelta,
+    BlockStart,
     ChainEnd,
     ChainError,
     ChainStart,
     LLMEnd,
     LLMError,
     LLMStart,
+    ToolEnd,
+    ToolError,
+    ToolStart,
 )
 from streamllm.integrations._lc_chunks import block_chunk, chat_chunk, text_chunk
 from streamllm.integrations._to_langchain import (
@@ -170,7 +175,7 @@ class Translator:
             )
         return run
 
-    def block(self, event: Any) -> Call | None:
+    def block(self, event: BlockStart | BlockDelta) -> Call | None:
         """A reasoning or tool-call block's start or delta as LangChain streams it:
         an ``on_llm_new_token`` whose chunk holds a reasoning content block or a
         tool-call chunk (LangChain has no block callbacks). Text blocks stream as
@@ -218,28 +223,28 @@ class Translator:
             return None
         return "on_chain_error", (to_exception(event.error, event.reason),), self._ids(event)
 
-    # Tool events are read by field name: they are runs of their own
-    # (``ToolStart(name, tool_call_id, args)``, ``ToolEnd(output)``, ``ToolError``).
+    # A tool run is a run of its own: ToolStart (``name`` is the tool's), then
+    # ToolEnd or ToolError.
 
-    def tool_start(self, event: Any) -> Call | None:
+    def tool_start(self, event: ToolStart) -> Call | None:
         if not self.tools:
             return None
-        args = getattr(event, "args", None)
-        inputs = plain(args) if args is not None else None
+        inputs = plain(event.args)
         kwargs = self._started(event)
         kwargs["inputs"] = inputs
-        kwargs["tool_call_id"] = getattr(event, "tool_call_id", None)
-        tool = {"name": event.name, "description": getattr(event, "description", "") or ""}
+        kwargs["tool_call_id"] = event.tool_call_id
+        # LangChain serialises a tool as its name and description; events carry the name.
+        tool = {"name": event.name, "description": ""}
         return "on_tool_start", (tool, str(inputs)), kwargs
 
-    def tool_end(self, event: Any) -> Call | None:
+    def tool_end(self, event: ToolEnd) -> Call | None:
         if not self.tools:
             return None
         kwargs = self._ids(event)
         kwargs["name"] = event.name
-        return "on_tool_end", (plain(getattr(event, "output", None)),), kwargs
+        return "on_tool_end", (plain(event.output),), kwargs
 
-    def tool_error(self, event: Any) -> Call | None:
+    def tool_error(self, event: ToolError) -> Call | None:
         if not self.tools:
             return None
         kwargs = self._ids(event)

@@ -8,14 +8,27 @@ so streamllm builds no ``NewToken`` for it at all.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from langchain_core.callbacks import AsyncCallbackHandler as LCAsyncHandler
 from langchain_core.callbacks import BaseCallbackHandler
 
 from streamllm.callbacks.base import AsyncCallbackHandler, CallbackHandler
 from streamllm.errors import ConfigurationError
-from streamllm.events import ChainEnd, ChainError, ChainStart, LLMEnd, LLMError, LLMStart, NewToken
+from streamllm.events import (
+    BlockDelta,
+    BlockStart,
+    ChainEnd,
+    ChainError,
+    ChainStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+    ToolEnd,
+    ToolError,
+    ToolStart,
+)
 from streamllm.integrations._translate_out import Call, Translator
 
 __all__ = ["AsyncLangChainHandler", "LangChainHandler", "from_langchain"]
@@ -66,13 +79,13 @@ class LangChainHandler(CallbackHandler):
     def on_chain_error(self, event: ChainError) -> None:
         self._call(self._t.chain_error(event))
 
-    def on_tool_start(self, event: Any) -> None:
+    def on_tool_start(self, event: ToolStart) -> None:
         self._call(self._t.tool_start(event))
 
-    def on_tool_end(self, event: Any) -> None:
+    def on_tool_end(self, event: ToolEnd) -> None:
         self._call(self._t.tool_end(event))
 
-    def on_tool_error(self, event: Any) -> None:
+    def on_tool_error(self, event: ToolError) -> None:
         self._call(self._t.tool_error(event))
 
 
@@ -95,10 +108,10 @@ class _StreamingLangChainHandler(LangChainHandler):
         self._call(self._t.last_chunk(event))
         super().on_llm_end(event)
 
-    def on_block_start(self, event: Any) -> None:
+    def on_block_start(self, event: BlockStart) -> None:
         self._call(self._t.block(event))
 
-    def on_block_delta(self, event: Any) -> None:
+    def on_block_delta(self, event: BlockDelta) -> None:
         self._call(self._t.block(event))
 
 
@@ -145,13 +158,13 @@ class AsyncLangChainHandler(AsyncCallbackHandler):
     async def on_chain_error(self, event: ChainError) -> None:
         await self._call(self._t.chain_error(event))
 
-    async def on_tool_start(self, event: Any) -> None:
+    async def on_tool_start(self, event: ToolStart) -> None:
         await self._call(self._t.tool_start(event))
 
-    async def on_tool_end(self, event: Any) -> None:
+    async def on_tool_end(self, event: ToolEnd) -> None:
         await self._call(self._t.tool_end(event))
 
-    async def on_tool_error(self, event: Any) -> None:
+    async def on_tool_error(self, event: ToolError) -> None:
         await self._call(self._t.tool_error(event))
 
 
@@ -174,10 +187,10 @@ class _AsyncStreamingLangChainHandler(AsyncLangChainHandler):
         await self._call(self._t.last_chunk(event))
         await super().on_llm_end(event)
 
-    async def on_block_start(self, event: Any) -> None:
+    async def on_block_start(self, event: BlockStart) -> None:
         await self._call(self._t.block(event))
 
-    async def on_block_delta(self, event: Any) -> None:
+    async def on_block_delta(self, event: BlockDelta) -> None:
         await self._call(self._t.block(event))
 
 

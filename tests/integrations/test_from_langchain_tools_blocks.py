@@ -1,21 +1,19 @@
 """from_langchain for tool runs and content blocks, read by their agreed field names.
 
-The wrapper reads streamllm's ``ToolStart``/``ToolEnd``/``ToolError`` and
-``BlockStart``/``BlockDelta`` events (DESIGN.md sections 11 and 12) by field
-name; these tests build the real events through ``parse_event`` (stand-ins with
-the same fields where an older streamllm lacks the classes).
+Tool runs (``ToolStart``/``ToolEnd``/``ToolError``) and block events
+(``BlockStart``/``BlockDelta``, DESIGN.md sections 11 and 12) fed to the wrapper
+directly, built from JSON as a recording or the bus would give them.
 """
 
 from __future__ import annotations
 
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-from streamllm import events as streamllm_events
+from streamllm.events import parse_event
 from streamllm.integrations.langchain import from_langchain
 from tests.integrations.conftest import CallRecorder
 
@@ -33,22 +31,7 @@ def _event(type_: str, **fields: Any) -> Any:
         "tags": ("t",),
         "metadata": {},
     }
-    real = getattr(streamllm_events, _CLASSES[type_], None)
-    data = {**common, **fields}
-    if real is not None:
-        return streamllm_events.parse_event(data)
-    if "error" in data:
-        data["error"] = streamllm_events.ErrorInfo(**data["error"])
-    return SimpleNamespace(**data)
-
-
-_CLASSES = {
-    "tool_start": "ToolStart",
-    "tool_end": "ToolEnd",
-    "tool_error": "ToolError",
-    "block_start": "BlockStart",
-    "block_delta": "BlockDelta",
-}
+    return parse_event({**common, **fields})
 
 
 def test_a_tool_run_calls_langchains_tool_hooks() -> None:
