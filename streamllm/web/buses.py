@@ -18,6 +18,8 @@ from typing import Any, Final, final
 __all__ = ["BusView", "publisher_for"]
 
 _ENTRY_ID: Final = re.compile(r"0|\$|\d{1,20}-\d{1,20}")
+_WHOLE_INDEX: Final = 1_000_000
+_GRACE: Final = 2.0
 
 
 def publisher_for(bus: Any) -> object:
@@ -33,10 +35,14 @@ def publisher_for(bus: Any) -> object:
 class BusView:
     """The bus as the web app reads it: runs by id string, entries of one run."""
 
-    __slots__ = ("_bus",)
+    __slots__ = ("_bus", "_local")
 
     def __init__(self, bus: Any) -> None:
+        from streamllm.bus import MemoryBus
+
         self._bus = bus
+        # In one process every run is written before anyone can ask for it.
+        self._local = isinstance(bus, MemoryBus)
 
     @staticmethod
     def valid_entry_id(after: str) -> bool:
@@ -66,15 +72,25 @@ class BusView:
         ]
 
     async def has_run(self, run_id: str) -> bool:
-        return any(str(info.run_id) == run_id for info in await self._infos())
+        """Whether the bus knows the run. On a shared bus, a run another server
+        started a moment ago may still be in its publisher's buffer: it gets
+        ``_GRACE`` seconds to show up before it is unknown."""
+        deadline = asyncio.get_running_loop().time() + (0.0 if self._local else _GRACE)
+        while True:
+            # The whole index, not the page's 100: an older run is still replayable.
+            if any(str(i.run_id) == run_id for i in await self._infos(_WHOLE_INDEX)):
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
-    async def _infos(self) -> list[Any]:
+    async def _infos(self, limit: int = 100) -> list[Any]:
         aruns = getattr(self._bus, "aruns", None)
         if aruns is not None:
-            infos: list[Any] = await aruns()
+            infos: list[Any] = await aruns(limit)
             return infos
         # A bus with only a sync runs() (MemoryBus answers at once).
-        return list(self._bus.runs())
+        return list(self._bus.runs(limit))
 
     async def aclose(self, publisher: object) -> None:
         """Flush what the publisher still holds (server shutdown)."""
