@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -65,7 +66,7 @@ def function_schema(fn: Callable[..., Any], name: str) -> FunctionSchema:
     """The arguments model of ``fn`` (every parameter typed, no ``*args``), or a
     :class:`ConfigurationError` naming the tool and the parameter."""
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(fn, localns=_defining_scope(), include_extras=True)
     except Exception as exc:  # an annotation that does not resolve, of any kind
         raise ConfigurationError(f"tool {name!r}: its type hints do not resolve: {exc}") from exc
     summary, arg_docs = parse_docstring(fn.__doc__)
@@ -99,6 +100,17 @@ def function_schema(fn: Callable[..., Any], name: str) -> FunctionSchema:
         params.append((field, param.name))
     model = build_model(name, fields)
     return FunctionSchema(model, summary, tuple(params))
+
+
+def _defining_scope() -> dict[str, Any] | None:
+    """The local names where the tool is being defined (the first frame outside
+    this package): with ``from __future__ import annotations``, a type defined
+    or imported inside a function is only found there, as pydantic finds it for
+    models defined in functions."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(__package__ or ""):
+        frame = frame.f_back  # type: ignore[assignment]
+    return dict(frame.f_locals) if frame is not None else None
 
 
 def build_model(name: str, fields: dict[str, Any]) -> type[BaseModel]:

@@ -191,3 +191,23 @@ def test_tools_bind_to_chat_models_as_they_are() -> None:
 
     model = FakeChatModel(responses=["ok"]).bind_tools([ping], tool_choice="ping")
     assert model.tools == (ping.spec,)
+
+
+def test_types_defined_where_the_tool_is_defined_resolve() -> None:
+    """With postponed annotations, a class defined (or a module imported) inside
+    the defining function is found, for @tool and for Tool(func=...) alike."""
+    import datetime as dt
+
+    class Local(BaseModel):
+        x: int
+
+    @tool
+    def first(p: Local, when: dt.date) -> int:
+        """First."""
+        return p.x + when.day
+
+    def second(p: Local) -> int:
+        return p.x
+
+    assert first.invoke({"p": {"x": 1}, "when": "2026-12-02"}) == 3
+    assert Tool(func=second).invoke({"p": {"x": 5}}) == 5
