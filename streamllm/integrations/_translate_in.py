@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, TypeAlias, final
 from uuid import UUID
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk
 from langchain_core.outputs import LLMResult as LCResult
 
@@ -153,9 +153,12 @@ class Inbound:
             if opened is None:
                 return None
         blocks = opened.blocks
-        if blocks is not None and isinstance(chunk, ChatGenerationChunk):
-            info = chunk.generation_info
-            events = blocks.feed(chunk.message, opened.texts, jsonable(info) if info else None)
+        if blocks is not None:
+            if isinstance(chunk, ChatGenerationChunk):
+                message, info = chunk.message, chunk.generation_info
+            else:  # a chat run's token without its chunk: the token is the content
+                message, info = AIMessageChunk(content=token if token else ""), None
+            events = blocks.feed(message, opened.texts, jsonable(info) if info else None)
             if start is not None:
                 return _step(opened, start, *events)
             return (opened, events) if events else None
