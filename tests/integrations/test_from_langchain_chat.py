@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
 from langchain_core.messages import AIMessageChunk
 
 from streamllm import FakeChatModel, ToolCall, traced
@@ -16,13 +20,22 @@ SCRIPT = {
 }
 
 
-def test_a_streamed_chat_answer_adds_up_to_langchains_message() -> None:
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_streamed_chat_answer_adds_up_to_langchains_message(recorder: Any, mode: str) -> None:
     """A FakeChatModel stream with reasoning, text and a tool call: the
-    LangChain handler's chunks add up (LangChain's way) to the text and the
-    tool call, and on_llm_end's message has them too."""
-    recorder = CallRecorder()
+    LangChain handler's chunks (sync or async handler, sync or async stream)
+    add up, LangChain's way, to the text and the tool call, and on_llm_end's
+    message has them too."""
     model = FakeChatModel(responses=[SCRIPT])
-    chunks = list(model.stream("Weather?", callbacks=[from_langchain(recorder)]))
+    callbacks = [from_langchain(recorder)]
+    if mode == "stream":
+        chunks = list(model.stream("Weather?", callbacks=callbacks))
+    else:
+
+        async def collect() -> list[Any]:
+            return [c async for c in model.astream("Weather?", callbacks=callbacks)]
+
+        chunks = asyncio.run(collect())
     assert sum(chunks[1:], chunks[0]).text == "Let me check."
     streamed = [kw["chunk"].message for _, kw in recorder.of("on_llm_new_token")]
     total: AIMessageChunk = streamed[0]
