@@ -1,7 +1,8 @@
 """The run manager: one run's ids, ``seq``, and delivery to every handler.
 
 Model code never builds events by hand: it asks the :class:`RunManager` for
-them (:meth:`~RunManager.start_event`, :meth:`~RunManager.token_event`,
+them (:meth:`~RunManager.start_event`, :meth:`~RunManager.token` and the other
+per-fragment builders of :mod:`streamllm.callbacks.fragments`,
 :meth:`~RunManager.end_event`, :meth:`~RunManager.error_event`, the chain
 twins), which builds one only when a handler or signal receiver wants it, and
 hands it to :meth:`~RunManager.emit` (sync code) or :meth:`~RunManager.aemit`
@@ -24,6 +25,7 @@ from streamllm._fast import trusted_event
 from streamllm._frozen import freeze, freeze_mapping
 from streamllm.callbacks.deliver import adeliver, deliver, send_signal
 from streamllm.callbacks.failures import Failures
+from streamllm.callbacks.fragments import Fragments
 from streamllm.callbacks.kinds import TERMINAL, TYPES
 from streamllm.callbacks.loop import AsyncDrain
 from streamllm.callbacks.registry import Entry
@@ -39,7 +41,6 @@ from streamllm.events import (
     LLMEnd,
     LLMError,
     LLMStart,
-    NewToken,
     Reason,
 )
 from streamllm.messages import Message
@@ -50,15 +51,6 @@ __all__ = ["Mode", "RunManager"]
 
 
 E = TypeVar("E", bound=BaseEvent)
-
-_TOKEN = NewToken.slot
-# The token template's own fields: every NewToken field's default (the
-# required ones get a placeholder), so a field added to NewToken is carried.
-_TOKEN_FIELDS = {
-    name: None if field.is_required() else field.default
-    for name, field in NewToken.model_fields.items()
-    if name not in BaseEvent.model_fields and name != "type"
-}
 
 
 @final
@@ -72,18 +64,16 @@ class _Done:
 
 
 _DONE = _Done()
-_TOKEN_SIGNAL = SIGNALS[_TOKEN]
 _time = time.time
 _monotonic = time.monotonic
 
 
 @final
-class RunManager:
+class RunManager(Fragments):
     """One run's dispatcher: ids, ``seq``, and delivery to every handler (see the
     module docstring for the methods model code calls)."""
 
     __slots__ = (
-        "_common",
         "_drain",
         "_ends",
         "_failures",
@@ -92,16 +82,13 @@ class RunManager:
         "_sinks",
         "_stray",
         "_t",
-        "_token_tpl",
         "done",
         "has_async",
-        "index",
         "metadata",
         "name",
         "parent_run_id",
         "run_id",
         "sender",
-        "seq",
         "tags",
         "trace_id",
     )
@@ -131,8 +118,7 @@ class RunManager:
         self.done = False
         self._settled = False
         self._failures = Failures()
-        self._token_tpl: dict[str, Any] | None = None
-        self._common: dict[str, Any] | None = None
+        self._tpls: dict[type[BaseEvent], dict[str, Any]] = {}
         self._drain: AsyncDrain | None = None
         self._stray: AsyncDrain | None = None
         t = self._t = Tables(entries, mode) if entries else EMPTY
@@ -153,20 +139,13 @@ class RunManager:
         """Whether any handler or signal receiver wants events of this kind."""
         return self._t.wanted[kind] or bool(SIGNALS[kind].receivers)
 
-    def wants_tokens(self) -> bool:
-        """Whether to build ``NewToken``s for this run; asked once, at its start.
-
-        Asks blinker per sender: a receiver disconnected from this model (but
-        still connected to others) does not make every run build tokens.
-        """
-        return self._t.wanted[_TOKEN] or (
-            bool(_TOKEN_SIGNAL.receivers) and _TOKEN_SIGNAL.has_receivers_for(self.sender)
-        )
-
-    def _base(self) -> dict[str, Any]:
-        common = self._common
-        if common is None:
-            common = self._common = {
+    def _make(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> Any:
+        # One template per event kind (the common fields and its type), so an
+        # event costs one dict merge: step events are built per fragment.
+        tpls = self._tpls
+        tpl = tpls.get(cls)
+        if tpl is None:
+            tpl = tpls[cls] = {
                 "run_id": self.run_id,
                 "parent_run_id": self.parent_run_id,
                 "trace_id": self.trace_id,
@@ -176,67 +155,15 @@ class RunManager:
                 "name": self.name,
                 "tags": self.tags,
                 "metadata": self.metadata,
+                "type": TYPES[cls],
             }
+        data = {**tpl, **fields}
         seq = self.seq
         self.seq = seq + 1
-        return {**common, "seq": seq, "time": _time(), "monotonic": _monotonic()}
-
-    def _make(self, cls: type[BaseEvent], fields: dict[str, Any]) -> Any:
-        return trusted_event(cls, {**self._base(), "type": TYPES[cls], **fields})
-
-    def token_event(self, text: str, extras: Mapping[str, Any] | None, block: int = 0) -> NewToken:
-        """The ``NewToken`` for the next streamed chunk, not delivered (call only
-        when :meth:`wants_tokens`); :meth:`token` builds and delivers it."""
-        return self.token(text, extras, block, _deliver=False)
-
-    def token(
-        self,
-        text: str,
-        extras: Mapping[str, Any] | None,
-        block: int = 0,
-        *,
-        _deliver: bool = True,
-    ) -> NewToken:
-        """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
-        call only when :meth:`wants_tokens`). Raises like :meth:`emit`.
-
-        Built here rather than through :meth:`token_event`: one call less per token.
-        """
-        tpl = self._token_tpl
-        if tpl is None:
-            tpl = self._token_tpl = self._make(NewToken, _TOKEN_FIELDS).__dict__
-            self.seq -= 1
-        data = tpl.copy()
-        seq = self.seq
-        self.seq = seq + 1
-        index = self.index
-        self.index = index + 1
         data["seq"] = seq
         data["time"] = _time()
         data["monotonic"] = _monotonic()
-        data["token"] = text
-        data["index"] = index
-        if extras is not None:
-            data["chunk"] = extras  # checked and frozen where the chunk was built
-        if block:
-            data["block"] = block
-        event: NewToken = trusted_event(NewToken, data)
-        if _deliver:
-            failures = self._failures
-            deliver(self._inline[_TOKEN], event, failures)
-            if _TOKEN_SIGNAL.receivers or self._sinks or failures.error is not None:
-                self._post(event)
-        return event
-
-    def atoken(
-        self, text: str, extras: Mapping[str, Any] | None, block: int = 0
-    ) -> Awaitable[None]:
-        """Async :meth:`token` (await it): async hooks are awaited inline."""
-        event = self.token(text, extras, block, _deliver=False)
-        t = self._t
-        # _post only when it has work: a signal receiver, or a failure to raise.
-        after = self._post if t.strict or _TOKEN_SIGNAL.receivers else None
-        return adeliver(t.ordered[_TOKEN], event, self._failures, after=after)
+        return trusted_event(cls, data)
 
     def build(self, cls: type[E], fields: Mapping[str, Any]) -> E | None:
         """The run's next event of kind ``cls`` with ``fields`` (read-only data),
@@ -251,12 +178,16 @@ class RunManager:
 
     def step(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> None:
         """Build (when wanted) and deliver a step event such as ``BlockDelta``
-        (per fragment on the hot path: no detour through :meth:`build`)."""
+        (per fragment on the hot path: no detour through :meth:`build`, and the
+        signal/drain/failure pass only when one of them has work, as for tokens)."""
         slot = cls.slot
-        if self._t.wanted[slot] or SIGNALS[slot].receivers:
-            event = self._make(cls, fields)  # type: ignore[arg-type]
-            deliver(self._inline[slot], event, self._failures)
-            self._post(event)
+        signal = SIGNALS[slot]
+        if self._t.wanted[slot] or signal.receivers:
+            event = self._make(cls, fields)
+            failures = self._failures
+            deliver(self._inline[slot], event, failures)
+            if signal.receivers or self._sinks or failures.error is not None:
+                self._post(event)
 
     def astep(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> Awaitable[None]:
         """Async :meth:`step` (await it)."""

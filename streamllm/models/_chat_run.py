@@ -105,8 +105,8 @@ def _fire(run: RunManager, pieces: tuple[BlockChunk, ...], tokens: bool) -> None
             if p.kind == "text":
                 if tokens:
                     run.token(text, None, p.block)
-            else:
-                step(BlockDelta, {"block": p.block, "kind": p.kind, "delta": text})
+            elif run.wants_deltas():
+                run.delta(p.block, p.kind, text)
         if p.last:
             step(BlockEnd, {"block": p.block, "content": p.content})
 
@@ -123,8 +123,8 @@ async def _afire(run: RunManager, pieces: tuple[BlockChunk, ...], tokens: bool) 
             if p.kind == "text":
                 if tokens:
                     await run.atoken(text, None, p.block)
-            else:
-                await astep(BlockDelta, {"block": p.block, "kind": p.kind, "delta": text})
+            elif run.wants_deltas():
+                await run.adelta(p.block, p.kind, text)
         if p.last:
             await astep(BlockEnd, {"block": p.block, "content": p.content})
 
@@ -151,19 +151,32 @@ def chat_drive(
         it = call.chunks() if cancel is None else cancellable(call.chunks(), cancel)
         fire = tokens and (run.wants_tokens() or _wants_blocks(run))
         want_tokens = tokens and run.wants_tokens()
+        token = run.token
+        block_delta = run.delta
+        want_deltas = run.wants_deltas()
+        chunk = AIMessageChunk._of
         for delta in it:
             pieces = feed(delta)
             if pieces:
                 if fire:
-                    _fire(run, pieces, want_tokens)
+                    block, kind, text, _, _, _, first, ends, _ = pieces[0]
+                    # The hot path: one more fragment of an open block.
+                    if len(pieces) > 1 or first or ends:
+                        _fire(run, pieces, want_tokens)
+                    elif text:
+                        if kind == "text":
+                            if want_tokens:
+                                token(text, None, block)
+                        elif want_deltas:
+                            block_delta(block, kind, text)
                 if chunks:
-                    yield asm.chunk(pieces)
+                    yield chunk(pieces, asm.id)
         it = None
-        last, outcome.message = asm.finish()
-        if fire and last.pieces:
-            _fire(run, last.pieces, want_tokens)
+        tail, outcome.message = asm.finish()
+        if fire and tail.pieces:
+            _fire(run, tail.pieces, want_tokens)
         if chunks:
-            yield last
+            yield tail
     except BaseException as exc:
         close_iter(it)
         fail(call, run, outcome, exc)

@@ -176,10 +176,10 @@ def drive(
     run's chunks are its tokens, always yielded."""
     append = outcome.texts.append
     left = BLOCK  # tokens until the next compaction
-    emit = run.emit
+    token = run.token
     it: Any = None
     try:
-        emit(call.start(run))
+        run.emit(call.start(run))
         it = call.chunks() if cancel is None else cancellable(call.chunks(), cancel)
         want = tokens and run.wants_tokens()
         for chunk in it:
@@ -193,7 +193,7 @@ def drive(
                     outcome.compact()
                     left = BLOCK
                 if want:
-                    emit(run.token_event(text, chunk.extras))
+                    token(text, chunk.extras)
                 yield text
         it = None
     except BaseException as exc:
@@ -215,11 +215,10 @@ async def adrive(
     append = outcome.texts.append
     left = BLOCK
     inline = not run.has_async
-    emit = run.emit
-    aemit = run.aemit
+    token = run.token
     it: Any = None
     try:
-        await aemit(call.start(run))
+        await run.aemit(call.start(run))
         it = call.achunks()
         want = tokens and run.wants_tokens()
         async for chunk in it:
@@ -234,9 +233,9 @@ async def adrive(
                     left = BLOCK
                 if want:
                     if inline:
-                        emit(run.token_event(text, chunk.extras))
+                        token(text, chunk.extras)
                     else:
-                        await aemit(run.token_event(text, chunk.extras))
+                        await run.atoken(text, chunk.extras)
                 yield text
         it = None
     except BaseException as exc:
