@@ -14,13 +14,15 @@ from uuid import UUID
 
 from streamllm.callbacks.manager import CallbackManager, check_metadata, check_tags
 from streamllm.callbacks.registry import Entry, resolve_all
+from streamllm.chat.inputs import ChatInput
+from streamllm.chat.message import AIMessage
 from streamllm.errors import ConfigurationError
-from streamllm.messages import Message
 
 __all__ = ["CallOptions", "LLMInput", "RunnableConfig", "configure", "max_concurrency"]
 
-#: One input of a call: a prompt, or a list of messages (or message dicts).
-LLMInput: TypeAlias = str | Sequence[Message | Mapping[str, Any]]
+#: One input of a call: a prompt, or a conversation: ``Message`` models,
+#: ``{"role", "content"}`` dicts, ``(role, content)`` tuples, ``AIMessage``\ s.
+LLMInput: TypeAlias = str | Sequence[ChatInput | AIMessage]
 
 
 class CallOptions(TypedDict, total=False):

@@ -33,7 +33,7 @@ def test_a_text_model_takes_the_new_shapes_and_records_them() -> None:
     recorder = RecordingHandler()
     model = FakeListLLM(responses=["ok"])
     conversation = [("human", "hi"), ("ai", "hello"), ("user", "again")]
-    out = model.invoke(conversation, callbacks=[recorder])  # type: ignore[arg-type]  # LLMInput: H2
+    out = model.invoke(conversation, callbacks=[recorder])
     assert out == "ok"
     start = recorder.events[0]
     assert isinstance(start, LLMStart)

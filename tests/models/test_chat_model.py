@@ -186,3 +186,67 @@ def test_raw_deltas_and_a_protocol_break() -> None:
     with pytest.raises(StreamProtocolError):
         FakeChatModel(responses=[bad], streaming=True).invoke("x", callbacks=[recorder])
     assert isinstance(recorder.events[-1], LLMError)
+
+
+def test_abandoned_and_cancelled_chat_runs_end_once_with_the_partial_message() -> None:
+    """close(), garbage collection and task cancellation each end the run once,
+    cancelled, with the blocks streamed so far (and no BlockEnd after it)."""
+    import gc
+
+    recorder = RecordingHandler()
+    stream = model().stream("x", callbacks=[recorder])
+    got = [next(stream), next(stream), next(stream)]
+    del stream
+    gc.collect()
+    last = recorder.events[-1]
+    assert isinstance(last, LLMError)
+    assert last.reason == "cancelled"
+    assert last.partial.message is not None
+    assert last.partial.message.content_blocks == sum(got).to_message().content_blocks  # type: ignore[union-attr]
+    assert [type(e) for e in recorder.events].count(LLMError) == 1
+
+    slow = FakeChatModel(responses=[SCRIPT], delay=0.02)
+    recorder = RecordingHandler()
+
+    async def consume() -> None:
+        async for _ in slow.astream("x", callbacks=[recorder]):
+            pass
+
+    async def main() -> None:
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.15)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    last = recorder.events[-1]
+    assert isinstance(last, LLMError)
+    assert last.reason == "cancelled"
+    assert any(isinstance(e, BlockStart) for e in recorder.events)
+
+
+def test_input_shapes_reach_the_provider_as_one_message_class() -> None:
+    """Tuples, aliases, tool messages and an earlier AIMessage arrive as Messages."""
+    seen: list[Request] = []
+
+    class Spy(FakeChatModel):
+        def _stream(self, request: Request) -> Any:
+            seen.append(request)
+            yield from super()._stream(request)
+
+    first = model().invoke("weather?")
+    Spy(responses=["It is 3 C in Oslo."]).invoke(
+        [
+            ("system", "Be brief."),
+            ("human", "Weather in Oslo?"),
+            first,
+            {"role": "tool", "content": "3 C", "tool_call_id": "c1"},
+        ]
+    )
+    messages = seen[0].messages
+    assert messages is not None
+    assert [m.role for m in messages] == ["system", "user", "assistant", "tool"]
+    assert messages[2].blocks == first.content_blocks
+    with pytest.raises(ConfigurationError, match="tool_call_id"):
+        Spy(responses=["x"]).invoke([{"role": "tool", "content": "3 C"}])
