@@ -14,8 +14,6 @@ from streamllm.web import create_app
 from tests.web.apps import FOX, make_app
 from tests.web.sse import events_of, parse_frames, text_of
 
-pytestmark = pytest.mark.asyncio
-
 
 async def _client(pace: float = 0.1, **settings: Any) -> httpx.AsyncClient:
     app = make_app(pace=pace, **settings)
@@ -364,3 +362,34 @@ async def test_clients_joining_a_running_run_at_any_point_get_the_same_events() 
     assert [f.id for f in bodies[0]] == [f.id for f in bodies[1]]
     assert [f.id for f in resumed] == [f.id for f in bodies[0][len(bodies[0]) // 2 + 1 :]]
     assert text_of(bodies[1]) == FOX
+
+
+async def test_no_api_key_reaches_a_response() -> None:
+    """A provider's key appears in no run summary, event or error the server sends."""
+    from streamllm.models.openai import OpenAI
+
+    secret = "sk-web-test-0123456789abcdef"
+    model = OpenAI(api_key=secret, base_url="http://127.0.0.1:9/v1", max_retries=0, model="m")
+    app = create_app(model)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://web.test"
+    ) as client:
+        started = await client.post("/runs", json={"input": "hi"})
+        events = await client.get(started.json()["events_url"])
+        listing = await client.get("/runs")
+    frames = events_of(events.text)
+    assert frames[-1].event == "llm_error"  # nothing listens on port 9
+    for body in (started.text, events.text, listing.text):
+        assert secret not in body
+
+
+def test_shutting_the_server_down_ends_its_runs_as_cancelled() -> None:
+    """The app's lifespan: on shutdown a run still going gets its terminal event."""
+    from starlette.testclient import TestClient
+
+    app = make_app(pace=1.0)
+    with TestClient(app) as client:
+        run_id = client.post("/runs", json={"input": "slow"}).json()["run_id"]
+    terminal = app.state.bus.read(run_id)[-1][1]
+    assert terminal.type == "llm_error"
+    assert terminal.reason == "cancelled"
