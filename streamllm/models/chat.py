@@ -33,6 +33,7 @@ from streamllm.chat.script import deltas_for
 from streamllm.chat.tools_schema import ToolChoice, ToolSpec, normalize_tool_choice, to_tool_specs
 from streamllm.errors import ConfigurationError
 from streamllm.events import Event
+from streamllm.messages import Message
 from streamllm.models._batch_methods import BatchMethods
 from streamllm.models._chat_run import CHAT
 from streamllm.models._model import BaseLanguageModel
@@ -146,6 +147,10 @@ class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
     # -- preparing a call -------------------------------------------------
 
     def _request(self, input: LLMInput) -> Request:
+        # A chat run always carries messages (a str is one user message), so a
+        # handler tells a chat run by LLMStart.messages, as LangChain's do.
+        if isinstance(input, str):
+            input = [Message(role="user", content=input)]
         request = super()._request(input)
         request.tools = self.tools
         request.tool_choice = self.tool_choice

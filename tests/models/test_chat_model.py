@@ -11,7 +11,15 @@ from pydantic import BaseModel
 from streamllm import ConfigurationError, StreamProtocolError
 from streamllm.chat import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
 from streamllm.chat.deltas import ChatDelta
-from streamllm.events import BlockDelta, BlockEnd, BlockStart, LLMEnd, LLMError, NewToken
+from streamllm.events import (
+    BlockDelta,
+    BlockEnd,
+    BlockStart,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+)
 from streamllm.models.chat import BaseChatModel
 from streamllm.models.fake_chat import FakeChatModel
 from streamllm.request import Request
@@ -56,6 +64,10 @@ def test_events_per_block_and_result_message() -> None:
     recorder = RecordingHandler()
     answer = model(streaming=True).invoke("weather?", callbacks=[recorder])
     events = recorder.events
+    # A chat run always carries messages: the str became one user message.
+    assert isinstance(events[0], LLMStart)
+    assert events[0].messages is not None
+    assert [(m.role, m.text) for m in events[0].messages] == [("user", "weather?")]
     assert isinstance(events[-1], LLMEnd)
     assert events[-1].result.message == answer
     assert events[-1].result.text == answer.text
