@@ -111,6 +111,11 @@ if TYPE_CHECKING:
     from streamllm.outputs import LLMResult as LLMResult
     from streamllm.outputs import TokenUsage as TokenUsage
     from streamllm.request import Request as Request
+    from streamllm.structured import StructuredOutput as StructuredOutput
+    from streamllm.structured import with_structured_output as with_structured_output
+    from streamllm.tools import Tool as Tool
+    from streamllm.tools import ToolMessage as ToolMessage
+    from streamllm.tools import tool as tool
 
 #: The public surface: module, then the names it gives (each name once).
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -212,6 +217,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "streamllm.outputs": ("Generation", "GenerationChunk", "LLMResult", "TokenUsage"),
     "streamllm.request": ("Request",),
+    "streamllm.structured": ("StructuredOutput", "with_structured_output"),
+    "streamllm.tools": ("Tool", "ToolMessage", "tool"),
 }
 
 _LAZY = by_name(_EXPORTS)
