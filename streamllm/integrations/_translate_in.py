@@ -157,7 +157,8 @@ class Inbound:
             if isinstance(chunk, ChatGenerationChunk):
                 message, info = chunk.message, chunk.generation_info
             else:  # a chat run's token without its chunk: the token is the content
-                message, info = AIMessageChunk(content=token if token else ""), None
+                content = token if isinstance(token, str | list) else ""
+                message, info = AIMessageChunk(content=content), None
             events = blocks.feed(message, opened.texts, jsonable(info) if info else None)
             if start is not None:
                 return _step(opened, start, *events)
