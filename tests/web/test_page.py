@@ -332,3 +332,17 @@ def test_a_chat_model_streams_reasoning_a_tool_call_and_text_end_to_end(
     shot = _shot(page, tmp_path, "chat-end-to-end")
     if Path("/tmp/coord").is_dir():
         shutil.copy(shot, "/tmp/coord/web-chat.png")
+
+
+def test_a_reload_mid_answer_reopens_the_run_and_ends_with_the_exact_text(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """The run is in the address: reloading replays what came and follows the rest."""
+    page.goto(server.url)
+    _run(page, "slow reload")
+    page.wait_for_function("() => document.querySelector('.answer')?.textContent.length > 20")
+    page.reload()
+    page.wait_for_selector('#state[data-state="done"]', timeout=20_000)
+    assert _answer(page) == SLOW
+    assert page.text_content("#asked-text") == "slow reload"
+    _shot(page, tmp_path, "reloaded")
