@@ -102,6 +102,32 @@ def start_server(
         assert "Traceback" not in text, text[-3000:]
 
 
+def serve_command(*args: str) -> Iterator[str]:
+    """Run ``streamllm serve --provider fake ARGS`` until closed; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamllm", "serve", "--provider", "fake", "--delay", "0",
+         "--port", str(port), *args],
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                httpx.get(url + "/", timeout=1.0)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "streamllm serve did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+        assert b"Traceback" not in err, err.decode()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A uvicorn process serving the scripted model, no token."""

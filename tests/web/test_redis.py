@@ -6,10 +6,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.web.apps import FOX, SLOW
-from tests.web.servers import Server, start_server
+from tests.web.servers import Server, serve_command, start_server
 from tests.web.sse import events_of, text_of
 
 pytest.importorskip("redis")
@@ -61,3 +62,22 @@ def test_resuming_on_the_other_server_gives_the_rest_and_cancel_says_where(
         assert text_of(everything[:11] + rest) == SLOW
         refused = b.post(f"/runs/{run_id}/cancel")
         assert refused.status_code == 409
+
+
+def test_two_streamllm_serve_commands_share_runs_through_redis(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`streamllm serve --bus redis://...` twice: a run started on one streams from the other."""
+    redis = RedisServer(tmp_path_factory.mktemp("serve-redis")).start()
+    first = serve_command("--bus", redis.url)
+    second = serve_command("--bus", redis.url)
+    try:
+        one, other = next(first), next(second)
+        run_id = httpx.post(f"{one}/runs", json={"input": "hi"}).json()["run_id"]
+        frames = events_of(httpx.get(f"{other}/runs/{run_id}/events", timeout=10).text)
+        assert frames[-1].event == "llm_end"
+        assert text_of(frames).startswith("This is the fake provider")
+    finally:
+        first.close()
+        second.close()
+        redis.stop()

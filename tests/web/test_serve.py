@@ -4,44 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.web.servers import free_port
+from tests.web.servers import serve_command
 from tests.web.sse import events_of, text_of
-
-
-def _serve(*args: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamllm", "serve", "--provider", "fake", "--delay", "0",
-         "--port", str(port), *args],
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                httpx.get(url + "/", timeout=1.0)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "streamllm serve did not start"
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=15)
-        assert b"Traceback" not in err, err.decode()
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    yield from _serve("--token", "t0k3n")
+    yield from serve_command("--token", "t0k3n")
 
 
 def test_serve_runs_the_model_and_streams_its_events(served: str) -> None:
