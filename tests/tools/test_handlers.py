@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,12 @@ def test_stdout_shows_the_tool_run() -> None:
 
 @PENDING
 @pytest.mark.parametrize("capture_content", [False, True])
-def test_logging_shows_the_tool_run_and_content_only_when_asked(capture_content: bool) -> None:
+def test_logging_shows_the_tool_run_and_content_only_when_asked(
+    capture_content: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     """LoggingHandler logs tool_start and tool_end with the run's ids; the
     arguments and output only with capture_content."""
+    caplog.set_level(logging.INFO, logger="streamllm.handlers.log")
     with capture_logs() as logs:
         tool_loop([LoggingHandler(capture_content=capture_content)])
     records = {r["event"]: r for r in logs if str(r["event"]).startswith("tool")}
@@ -120,8 +124,9 @@ def test_logging_shows_the_tool_run_and_content_only_when_asked(capture_content:
 
 
 @PENDING
-def test_logging_shows_a_failed_tool_run() -> None:
+def test_logging_shows_a_failed_tool_run(caplog: pytest.LogCaptureFixture) -> None:
     """A failing tool logs tool_error with the error type."""
+    caplog.set_level(logging.INFO, logger="streamllm.handlers.log")
     with capture_logs() as logs:
         tool_loop([LoggingHandler()], failing=True)
     (error,) = [r for r in logs if r["event"] == "tool_error"]
