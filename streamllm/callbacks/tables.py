@@ -8,6 +8,7 @@ to be hung, which a sync call does not wait for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, TypeAlias, final
 
 from streamllm.callbacks.deliver import Target
@@ -60,6 +61,9 @@ class Tables:
     def __init__(self, entries: tuple[Entry, ...], mode: Mode) -> None:
         # Kept lean: this runs once per run, before the provider is called.
         sync = mode == "sync"
+        if not any(True in e.is_async for e in entries):
+            self._sync_hooks_only(entries, sync)
+            return
         inline: list[list[Target]] = [[] for _ in range(N)]
         ordered: list[list[Target]] = [[] for _ in range(N)]
         drain: list[list[Target]] = [[] for _ in range(N)]
@@ -95,7 +99,28 @@ class Tables:
         #: Per kind, whether it is an end event needing the raise_error-first path.
         self.ends = _NO_ENDS if not strict else self._ends(inline if sync else ordered)
 
-    def _ends(self, targets: list[list[Target]]) -> tuple[bool, ...]:
+    def _sync_hooks_only(self, entries: tuple[Entry, ...], sync: bool) -> None:
+        # The common case (no async hook anywhere): one table serves both the
+        # inline and the ordered path, and nothing drains. Built by columns, as
+        # most handlers implement few of the event kinds.
+        cols: list[tuple[Target, ...]] = [()] * N
+        strict = False
+        for entry in entries:
+            strict = strict or entry.raise_error
+            for slot, fn in enumerate(entry.hooks):
+                if fn is not None:
+                    cols[slot] += ((entry, fn, False),)
+        table = tuple(cols)
+        self.inline = table
+        self.ordered = _NONE if sync else table
+        self.drain = self.stray = _NONE
+        self.has_drain = self.has_stray = False
+        self.wanted = tuple(map(bool, cols))
+        self.strict = strict
+        self.strict_async = False
+        self.ends = _NO_ENDS if not strict else self._ends(cols)
+
+    def _ends(self, targets: Sequence[Sequence[Target]]) -> tuple[bool, ...]:
         return tuple(
             slot in ENDS and (self.strict_async or any(t[0].raise_error for t in targets[slot]))
             for slot in range(N)
