@@ -123,12 +123,15 @@ async def _client(client: Client, port: int, rng: random.Random, total: int) -> 
             HOST, port, f"/runs/{client.run}/events", last_event_id=last, stop_after=cut
         )
         client.segments.append(got)
-        if got.frames:
-            last = got.frames[-1][0] or last
-        if got.ended or (got.frames and got.frames[-1][1] in ("llm_end", "llm_error")):
+        last = got.last_id() or last
+        if got.ended or (got.raw and _is_terminal(got.raw[-1][0])):
             return
         if not client.reconnect and not got.dropped_notice:
             return
+
+
+def _is_terminal(raw: bytes) -> bool:
+    return b"\nevent: llm_end\n" in raw or b"\nevent: llm_error\n" in raw
 
 
 async def _rss(pid: int, samples: list[int], stop: asyncio.Event) -> None:

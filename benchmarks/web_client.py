@@ -15,17 +15,40 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+Frame = tuple[str | None, str, dict[str, Any], float]
+
 
 @dataclass
 class Received:
-    """What one connection got: (entry id, event type, event JSON, arrival wall time)."""
+    """What one connection got: ``frames`` as (entry id, event type, event JSON,
+    arrival wall time). While streaming only the raw frame and its arrival time
+    are kept; they are parsed when first read, after the load, so the client's
+    own work does not sit between the server and the clock."""
 
-    frames: list[tuple[str | None, str, dict[str, Any], float]] = field(default_factory=list)
+    raw: list[tuple[bytes, float]] = field(default_factory=list)
     status: int = 0
     #: When the response's headers arrived: later events came live, earlier ones replayed.
     headers_at: float = 0.0
     dropped_notice: bool = False
     ended: bool = False
+    _parsed: list[Frame] | None = None
+
+    @property
+    def frames(self) -> list[Frame]:
+        if self._parsed is None or len(self._parsed) != len(self.raw):
+            self._parsed = [_parse(raw, arrived) for raw, arrived in self.raw]
+        return self._parsed
+
+    def last_id(self) -> str | None:
+        """The entry id of the last frame (parsing only that one)."""
+        return _parse(*self.raw[-1])[0] if self.raw else None
+
+
+def _parse(raw: bytes, arrived: float) -> Frame:
+    fields = dict(line.split(b": ", 1) for line in raw.split(b"\n"))
+    entry = fields.get(b"id")
+    kind = fields.get(b"event", b"message").decode()
+    return (entry.decode() if entry else None, kind, json.loads(fields[b"data"]), arrived)
 
 
 class _SSEProtocol(asyncio.Protocol):
@@ -88,15 +111,11 @@ class _SSEProtocol(asyncio.Protocol):
             raw, self._sse = self._sse[:cut], self._sse[cut + 2 :]
             if raw.startswith(b":"):
                 continue
-            fields = dict(line.split(b": ", 1) for line in raw.split(b"\n"))
-            kind = fields.get(b"event", b"message").decode()
-            if kind == "dropped":
+            if raw.startswith(b"event: dropped"):
                 self.received.dropped_notice = True
                 continue
-            entry = fields.get(b"id")
-            event = json.loads(fields[b"data"])
-            self.received.frames.append((entry.decode() if entry else None, kind, event, now))
-            if self.stop_after is not None and len(self.received.frames) >= self.stop_after:
+            self.received.raw.append((raw, now))
+            if self.stop_after is not None and len(self.received.raw) >= self.stop_after:
                 self._close()
                 return False
 
