@@ -332,6 +332,8 @@ def test_a_chat_model_streams_reasoning_a_tool_call_and_text_end_to_end(
     shot = _shot(page, tmp_path, "chat-end-to-end")
     if Path("/tmp/coord").is_dir():
         shutil.copy(shot, "/tmp/coord/web-chat.png")
+    page.emulate_media(color_scheme="dark")
+    _shot(page, tmp_path, "chat-end-to-end-dark")
 
 
 def test_a_reload_mid_answer_reopens_the_run_and_ends_with_the_exact_text(
