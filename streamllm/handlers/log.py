@@ -19,6 +19,7 @@ from streamllm._log import get_logger
 from streamllm.callbacks.base import CallbackHandler
 from streamllm.events import (
     BaseEvent,
+    BlockEnd,
     ChainEnd,
     ChainError,
     ChainStart,
@@ -26,6 +27,9 @@ from streamllm.events import (
     LLMError,
     LLMStart,
     NewToken,
+    ToolEnd,
+    ToolError,
+    ToolStart,
 )
 from streamllm.handlers._redact import redact, redact_text
 from streamllm.outputs import LLMResult
@@ -143,6 +147,16 @@ class LoggingHandler(CallbackHandler):
         else:
             log.debug("llm_new_token", index=event.index, token_chars=len(event.token))
 
+    def on_block_end(self, event: BlockEnd) -> None:
+        if self._debug_enabled is not None and not self._debug_enabled():
+            return
+        content = event.content
+        fields: dict[str, Any] = {"block": event.block, "kind": content.type}
+        if self.capture_content:
+            fields["content"] = redact(content.model_dump(mode="json"))
+        log = self._get(event)
+        log.debug("block_end", **fields)
+
     def on_llm_end(self, event: LLMEnd) -> None:
         log, duration = self._finish(event)
         log.info(
@@ -179,11 +193,35 @@ class LoggingHandler(CallbackHandler):
         log.info("chain_end", **fields)
 
     def on_chain_error(self, event: ChainError) -> None:
+        self._error("chain_error", event)
+
+    def _error(self, what: str, event: ChainError | ToolError) -> None:
         log, duration = self._finish(event)
         log.error(
-            "chain_error",
+            what,
             reason=event.reason,
             error_type=event.error.type,
             error_message=redact_text(event.error.message),
             duration_s=duration,
         )
+
+    # -- tool runs ------------------------------------------------------------
+
+    def on_tool_start(self, event: ToolStart) -> None:
+        log = self._bind(event, tool_call_id=event.tool_call_id)
+        fields: dict[str, Any] = {"metadata": redact(event.metadata)}
+        if self.capture_content:
+            fields["args"] = redact(event.args)
+        else:
+            fields["args_keys"] = sorted(event.args)
+        log.info("tool_start", **fields)
+
+    def on_tool_end(self, event: ToolEnd) -> None:
+        log, duration = self._finish(event)
+        fields: dict[str, Any] = {"duration_s": duration}
+        if self.capture_content:
+            fields["output"] = redact(event.output)
+        log.info("tool_end", **fields)
+
+    def on_tool_error(self, event: ToolError) -> None:
+        self._error("tool_error", event)

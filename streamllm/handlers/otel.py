@@ -4,6 +4,8 @@ The attribute and metric names are those of opentelemetry-semantic-conventions
 0.66 (``gen_ai.*``; a test checks them against the installed package). Needs the
 ``[otel]`` extra: ``pip install "streamllm[otel]"``.
 
+Tool runs are ``INTERNAL`` ``execute_tool {name}`` spans (``gen_ai.tool.name``,
+``gen_ai.tool.call.id``; arguments and result only with ``capture_content``).
 One span per run: a model run is a ``CLIENT`` span named ``"{operation} {model}"``
 (``chat`` for message input, ``text_completion`` for a prompt); a ``traced``
 chain is an ``INTERNAL`` ``invoke_workflow`` span, and the runs inside it are its
@@ -40,12 +42,15 @@ from streamllm.events import (
     LLMError,
     LLMStart,
     NewToken,
+    ToolEnd,
+    ToolError,
+    ToolStart,
 )
 from streamllm.outputs import LLMResult
 
 __all__ = ["OpenTelemetryHandler"]
 
-# Names from opentelemetry-semantic-conventions 0.66 (gen_ai_attributes,
+# Names from opentelemetry-semantic-conventions 0.66b2 (gen_ai_attributes,
 # gen_ai_metrics, error_attributes). Spelled out here because the semconv
 # package marks the gen_ai names as moved to a separate repository.
 OPERATION_NAME = "gen_ai.operation.name"
@@ -60,6 +65,15 @@ RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
+USAGE_CACHE_WRITE = "gen_ai.usage.cache_creation.input_tokens"
+USAGE_REASONING = "gen_ai.usage.reasoning.output_tokens"
+REQUEST_STREAM = "gen_ai.request.stream"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_TYPE = "gen_ai.tool.type"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 INPUT_MESSAGES = "gen_ai.input.messages"
 OUTPUT_MESSAGES = "gen_ai.output.messages"
 TOKEN_TYPE = "gen_ai.token.type"
@@ -85,11 +99,8 @@ _TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 
 _CHUNK_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
                   5.0, 7.5, 10.0)  # fmt: skip
 
-_PARAMS = (
-    ("max_tokens", REQUEST_MAX_TOKENS),
-    ("temperature", REQUEST_TEMPERATURE),
-    ("top_p", REQUEST_TOP_P),
-)
+_PARAMS = (("max_tokens", REQUEST_MAX_TOKENS), ("temperature", REQUEST_TEMPERATURE),
+           ("top_p", REQUEST_TOP_P))  # fmt: skip
 
 
 def _ns(seconds: float) -> int:
@@ -231,6 +242,9 @@ class OpenTelemetryHandler(CallbackHandler):
             value = params.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 attributes[attribute] = value
+        stream = params.get("streaming", params.get("stream"))
+        if isinstance(stream, bool):
+            attributes[REQUEST_STREAM] = stream
         stop = params.get("stop")
         if isinstance(stop, Sequence) and not isinstance(stop, str):
             attributes[REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
@@ -286,6 +300,13 @@ class OpenTelemetryHandler(CallbackHandler):
                     if count is not None:
                         span.set_attribute(attribute, count)
                         self._tokens.record(count, {**attrs, TOKEN_TYPE: token_type})
+                for detail, attribute in (
+                    (usage.cache_read_tokens, USAGE_CACHE_READ),
+                    (usage.cache_write_tokens, USAGE_CACHE_WRITE),
+                    (usage.reasoning_tokens, USAGE_REASONING),
+                ):
+                    if detail is not None:
+                        span.set_attribute(attribute, detail)
             if run.first is not None:
                 span.set_attribute(RESPONSE_TIME_TO_FIRST_CHUNK, run.first - run.start)
                 self._ttfc.record(max(run.first - run.start, 0.0), attrs)
@@ -334,6 +355,9 @@ class OpenTelemetryHandler(CallbackHandler):
 
     def on_chain_error(self, event: ChainError) -> None:
         """Close the chain's span as failed."""
+        self._close_failed(event)
+
+    def _close_failed(self, event: ChainError | ToolError) -> None:
         run = self._close(event)
         if run is None:
             return
@@ -341,3 +365,35 @@ class OpenTelemetryHandler(CallbackHandler):
             self._failed(run.span, event.error.type, event.error.message, event.reason)
         finally:
             run.span.end(end_time=_ns(event.time))
+
+    # -- tool runs -------------------------------------------------------------------
+
+    def on_tool_start(self, event: ToolStart) -> None:
+        """Open an ``execute_tool {name}`` span under the enclosing run's span."""
+        attributes: dict[str, Any] = {
+            OPERATION_NAME: "execute_tool",
+            TOOL_NAME: event.name,
+            TOOL_TYPE: "function",
+        }
+        if event.tool_call_id:
+            attributes[TOOL_CALL_ID] = event.tool_call_id
+        if self.capture_content:
+            attributes[TOOL_CALL_ARGUMENTS] = json.dumps(event.args, ensure_ascii=False)
+        self._open(event, f"execute_tool {event.name}", SpanKind.INTERNAL, attributes, {})
+
+    def on_tool_end(self, event: ToolEnd) -> None:
+        """Close the tool's span (its result only with ``capture_content``)."""
+        run = self._close(event)
+        if run is None:
+            return
+        try:
+            if self.capture_content:
+                output = event.output
+                result = output if isinstance(output, str) else json.dumps(output)
+                run.span.set_attribute(TOOL_CALL_RESULT, result)
+        finally:
+            run.span.end(end_time=_ns(event.time))
+
+    def on_tool_error(self, event: ToolError) -> None:
+        """Close the tool's span as failed."""
+        self._close_failed(event)

@@ -6,6 +6,7 @@ for output: a line per run start and end, or the tokens as they stream.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from typing import TextIO
@@ -14,6 +15,8 @@ from uuid import UUID
 from streamllm.callbacks.base import CallbackHandler
 from streamllm.events import (
     BaseEvent,
+    BlockDelta,
+    BlockStart,
     ChainEnd,
     ChainError,
     ChainStart,
@@ -21,6 +24,9 @@ from streamllm.events import (
     LLMError,
     LLMStart,
     NewToken,
+    ToolEnd,
+    ToolError,
+    ToolStart,
 )
 from streamllm.outputs import TokenUsage
 
@@ -30,6 +36,10 @@ __all__ = ["StdOutHandler", "StreamingStdOutHandler"]
 def _preview(text: str, width: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "…"
+
+
+def _json(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _usage(usage: TokenUsage | None) -> str:
@@ -138,6 +148,22 @@ class StdOutHandler(CallbackHandler):
             f"{self._elapsed(event)}",
         )
 
+    def on_tool_start(self, event: ToolStart) -> None:
+        self._begin(event)
+        call = f" {event.tool_call_id}" if event.tool_call_id else ""
+        args = _preview(_json(dict(event.args)), self._preview)
+        self._line(event, f"tool call{call}, args {args}")
+
+    def on_tool_end(self, event: ToolEnd) -> None:
+        output = _preview(_json(event.output), self._preview)
+        self._line(event, f"tool end, output {output!r}{self._elapsed(event)}")
+
+    def on_tool_error(self, event: ToolError) -> None:
+        self._line(
+            event,
+            f"tool {event.reason}, {event.error.type}: {event.error.message}{self._elapsed(event)}",
+        )
+
 
 class StreamingStdOutHandler(CallbackHandler):
     """Writes each token as it comes (and flushes), then a newline when the run ends.
@@ -150,16 +176,52 @@ class StreamingStdOutHandler(CallbackHandler):
 
     ``stream`` is any text stream: ``sys.stderr``, an open file, an
     ``io.StringIO``. Runs that stream at the same time interleave their tokens.
+    Chat models: text blocks are printed; ``reasoning=True`` also prints
+    reasoning on lines starting ``[reasoning]`` and ``tools=True`` each tool
+    call's arguments as they stream, on a line ``[tool call NAME]``.
     """
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        reasoning: bool = False,
+        tools: bool = False,
+    ) -> None:
         self._out = _Writer(stream)
+        self.reasoning = reasoning
+        self.tools = tools
+        # Which kind of block wrote last, so a change of kind starts a new
+        # labelled line instead of running reasoning into the answer.
+        self._last: str = "text"
+
+    def _switch(self, kind: str, label: str) -> None:
+        if self._last != kind:
+            self._last = kind
+            self._out.write(f"\n{label}" if label else "\n")
 
     def on_llm_new_token(self, event: NewToken) -> None:
+        if self._last != "text":
+            self._switch("text", "")
         self._out.write(event.token)
 
+    def on_block_start(self, event: BlockStart) -> None:
+        if event.kind == "reasoning" and self.reasoning:
+            self._switch("reasoning", "[reasoning] ")
+        elif event.kind == "tool_call" and self.tools:
+            self._last = "tool_call"
+            self._out.write(f"\n[tool call {event.tool_name or '?'}] ")
+
+    def on_block_delta(self, event: BlockDelta) -> None:
+        if (event.kind == "reasoning" and self.reasoning) or (
+            event.kind == "tool_call" and self.tools
+        ):
+            self._out.write(event.delta)
+
     def on_llm_end(self, event: LLMEnd) -> None:
+        self._last = "text"
         self._out.write("\n")
 
     def on_llm_error(self, event: LLMError) -> None:
+        self._last = "text"
         self._out.write("\n")

@@ -97,6 +97,15 @@ def test_names_match_the_semantic_conventions_package() -> None:
         otel.TOKEN_TYPE: g.GEN_AI_TOKEN_TYPE,
         otel.WORKFLOW_NAME: g.GEN_AI_WORKFLOW_NAME,
         otel.ERROR_TYPE: error_attributes.ERROR_TYPE,
+        otel.USAGE_CACHE_READ: g.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        otel.USAGE_CACHE_WRITE: g.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+        otel.USAGE_REASONING: g.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+        otel.REQUEST_STREAM: g.GEN_AI_REQUEST_STREAM,
+        otel.TOOL_NAME: g.GEN_AI_TOOL_NAME,
+        otel.TOOL_TYPE: g.GEN_AI_TOOL_TYPE,
+        otel.TOOL_CALL_ID: g.GEN_AI_TOOL_CALL_ID,
+        otel.TOOL_CALL_ARGUMENTS: g.GEN_AI_TOOL_CALL_ARGUMENTS,
+        otel.TOOL_CALL_RESULT: g.GEN_AI_TOOL_CALL_RESULT,
         otel.METRIC_DURATION: gm.GEN_AI_CLIENT_OPERATION_DURATION,
         otel.METRIC_TOKEN_USAGE: gm.GEN_AI_CLIENT_TOKEN_USAGE,
         otel.METRIC_TIME_TO_FIRST_CHUNK: gm.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
@@ -105,7 +114,7 @@ def test_names_match_the_semantic_conventions_package() -> None:
     for ours, theirs in pairs.items():
         assert ours == theirs
     operations = {op.value for op in g.GenAiOperationNameValues}
-    assert {"chat", "text_completion", "invoke_workflow"} <= operations
+    assert {"chat", "text_completion", "invoke_workflow", "execute_tool"} <= operations
 
 
 def test_a_completion_span_has_request_and_response_attributes(tel: Telemetry) -> None:

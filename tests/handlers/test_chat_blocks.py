@@ -1,0 +1,59 @@
+"""Built-in handlers on chat runs: blocks (text, reasoning, tool calls) and the
+usage details (DESIGN 11)."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from streamllm import FakeChatModel
+from streamllm.handlers import LoggingHandler, StreamingStdOutHandler
+
+SCRIPT = {
+    "reasoning": "Think first.",
+    "text": "Looking it up.",
+    "tool_calls": [{"name": "get_weather", "args": {"city": "Paris"}}],
+}
+
+
+def _stream(handler: object) -> None:
+    model = FakeChatModel(responses=[SCRIPT])
+    for _ in model.stream("Weather?", callbacks=[handler]):
+        pass
+
+
+def test_streaming_stdout_prints_text_only_by_default() -> None:
+    out = io.StringIO()
+    _stream(StreamingStdOutHandler(out))
+    assert "Looking it up." in out.getvalue()
+    assert "Think first." not in out.getvalue()
+    assert "Paris" not in out.getvalue()
+
+
+def test_streaming_stdout_shows_reasoning_and_tool_calls_when_asked() -> None:
+    out = io.StringIO()
+    _stream(StreamingStdOutHandler(out, reasoning=True, tools=True))
+    text = out.getvalue()
+    assert "[reasoning] Think first." in text
+    assert "[tool call get_weather] " in text
+    assert '"city"' in text
+    assert "Paris" in text
+    # The answer is on a line of its own, not run into the reasoning.
+    assert "Think first.Looking" not in text
+    assert text.endswith("\n")
+
+
+@pytest.mark.parametrize("capture_content", [False, True])
+def test_logging_logs_block_ends_at_debug_and_content_only_when_asked(
+    caplog: pytest.LogCaptureFixture, capture_content: bool
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="streamllm.handlers.log"):
+        _stream(LoggingHandler(capture_content=capture_content))
+    ends = [r for r in caplog.records if "block_end" in r.getMessage()]
+    assert ends
+    assert all(r.levelno == logging.DEBUG for r in ends)
+    logged = " ".join(r.getMessage() for r in ends)
+    assert ("Think first." in logged) is capture_content
+    assert ("Paris" in logged) is capture_content
