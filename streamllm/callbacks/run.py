@@ -29,7 +29,7 @@ from streamllm.callbacks.fragments import Fragments
 from streamllm.callbacks.kinds import TERMINAL, TYPES
 from streamllm.callbacks.loop import AsyncDrain
 from streamllm.callbacks.registry import Entry
-from streamllm.callbacks.tables import EMPTY, Mode, Tables
+from streamllm.callbacks.tables import EMPTY, Mode, tables_for
 from streamllm.callbacks.terminal import aend, end
 from streamllm.errors import HandlerError
 from streamllm.events import (
@@ -121,7 +121,7 @@ class RunManager(Fragments):
         self._tpls: dict[type[BaseEvent], dict[str, Any]] = {}
         self._drain: AsyncDrain | None = None
         self._stray: AsyncDrain | None = None
-        t = self._t = Tables(entries, mode) if entries else EMPTY
+        t = self._t = tables_for(entries, mode) if entries else EMPTY
         self._inline = t.inline
         self._ends = t.ends
         self.has_async = t.has_drain or t.has_stray

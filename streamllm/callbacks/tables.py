@@ -16,7 +16,7 @@ from streamllm.callbacks.kinds import ENDS, N
 from streamllm.callbacks.loop import is_hung
 from streamllm.callbacks.registry import Entry
 
-__all__ = ["EMPTY", "Mode", "Tables", "split", "unseen"]
+__all__ = ["EMPTY", "Mode", "Tables", "split", "tables_for", "unseen"]
 
 Mode: TypeAlias = Literal["sync", "async"]
 _Table: TypeAlias = tuple[tuple[Target, ...], ...]
@@ -128,3 +128,28 @@ class Tables:
 
 
 EMPTY = Tables((), "async")
+
+
+#: Tables of recent runs, keyed by the entries tuple's identity and the mode.
+#: The same tuple comes back run after run (a traced parent's handlers, the
+#: global list, a model's own callbacks), and building tables for 13 event kinds
+#: is most of a run's fixed cost. The value keeps the tuple alive, so its id
+#: cannot be reused by another tuple while cached.
+_CACHE: dict[tuple[int, Mode], tuple[tuple[Entry, ...], Tables]] = {}
+_CACHE_SIZE = 64
+
+
+def tables_for(entries: tuple[Entry, ...], mode: Mode) -> Tables:
+    """The dispatch tables for one run (cached unless they depend on hung handlers)."""
+    key = (id(entries), mode)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is entries:
+        return hit[1]
+    tables = Tables(entries, mode)
+    # Sync runs with async hooks read the process-wide "hung" marks, which change
+    # between runs: those tables are built fresh each time.
+    if mode == "async" or not any(e.has_async for e in entries):
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = (entries, tables)
+    return tables
