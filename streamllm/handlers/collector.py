@@ -6,7 +6,8 @@ import threading
 from uuid import UUID
 
 from streamllm.callbacks.base import CallbackHandler
-from streamllm.events import LLMEnd, LLMError, NewToken
+from streamllm.chat.blocks import Block
+from streamllm.events import BlockEnd, LLMEnd, LLMError, NewToken
 from streamllm.outputs import Generation, LLMResult
 
 __all__ = ["ResultCollector"]
@@ -49,7 +50,9 @@ class _Text:
         return reported if at == len(reported) else "".join(blocks)
 
 
-def _rebuild(run_id: UUID, streamed: _Text | None, source: LLMResult) -> LLMResult:
+def _rebuild(
+    run_id: UUID, streamed: _Text | None, blocks: dict[int, Block] | None, source: LLMResult
+) -> LLMResult:
     # A run that streamed no token either produced no text or came from a
     # provider that does not stream (no NewToken at all): then the terminal
     # event's text is the only record of it.
@@ -60,8 +63,18 @@ def _rebuild(run_id: UUID, streamed: _Text | None, source: LLMResult) -> LLMResu
         finish_reason=first.finish_reason if first is not None else None,
         provider_finish_reason=first.provider_finish_reason if first is not None else None,
     )
+    message = source.message
+    if message is not None:
+        # The content is the blocks the run's BlockEnd events carried, in block
+        # order (a failed run: the blocks that had ended); id, usage, finish
+        # reason and metadata come from the terminal event, like the text's.
+        ended = blocks or {}
+        message = message.model_copy(
+            update={"content_blocks": tuple(ended[i] for i in sorted(ended))}
+        )
     return LLMResult(
         generations=((generation,),),
+        message=message,
         usage=source.usage,
         model=source.model,
         run_ids=source.run_ids or (run_id,),
@@ -74,7 +87,9 @@ class ResultCollector(CallbackHandler):
 
     The text comes from the run's ``NewToken`` events (joined in blocks as
     they come, so a long stream costs about its text in memory); usage, finish
-    reason, model and retries from its terminal event. For a run that failed or
+    reason, model and retries from its terminal event. For a chat run,
+    ``result.message`` is an ``AIMessage`` whose blocks are the ones its
+    ``BlockEnd`` events carried (equal to the message ``LLMEnd`` carries). For a run that failed or
     was abandoned, the result holds what had streamed (the partial) and
     ``errors`` holds its ``LLMError``.
 
@@ -91,6 +106,7 @@ class ResultCollector(CallbackHandler):
         self._tokens: dict[UUID, _Text] = {}
         self._results: dict[UUID, LLMResult] = {}
         self._errors: dict[UUID, LLMError] = {}
+        self._blocks: dict[UUID, dict[int, Block]] = {}
 
     def on_llm_new_token(self, event: NewToken) -> None:
         # dict.get is atomic; the lock is only needed to create a run's list.
@@ -101,17 +117,23 @@ class ResultCollector(CallbackHandler):
         # One run's tokens arrive in order from one thread or task at a time.
         streamed.add(event.token)
 
+    def on_block_end(self, event: BlockEnd) -> None:
+        with self._lock:
+            self._blocks.setdefault(event.run_id, {})[event.block] = event.content
+
     def on_llm_end(self, event: LLMEnd) -> None:
         with self._lock:
             tokens = self._tokens.pop(event.run_id, None)
-        result = _rebuild(event.run_id, tokens, event.result)
+            blocks = self._blocks.pop(event.run_id, None)
+        result = _rebuild(event.run_id, tokens, blocks, event.result)
         with self._lock:
             self._results[event.run_id] = result
 
     def on_llm_error(self, event: LLMError) -> None:
         with self._lock:
             tokens = self._tokens.pop(event.run_id, None)
-        result = _rebuild(event.run_id, tokens, event.partial)
+            blocks = self._blocks.pop(event.run_id, None)
+        result = _rebuild(event.run_id, tokens, blocks, event.partial)
         with self._lock:
             self._results[event.run_id] = result
             self._errors[event.run_id] = event

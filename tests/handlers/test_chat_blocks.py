@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from streamllm import FakeChatModel
+from streamllm import FakeChatModel, LLMEnd
 from streamllm.handlers import LoggingHandler, StreamingStdOutHandler
 
 SCRIPT = {
@@ -57,3 +57,18 @@ def test_logging_logs_block_ends_at_debug_and_content_only_when_asked(
     logged = " ".join(r.getMessage() for r in ends)
     assert ("Think first." in logged) is capture_content
     assert ("Paris" in logged) is capture_content
+
+
+def test_the_collector_rebuilds_the_chat_message_from_block_ends() -> None:
+    from streamllm.handlers import ResultCollector
+    from streamllm.testing import RecordingHandler
+
+    collector, recorder = ResultCollector(), RecordingHandler()
+    model = FakeChatModel(responses=[SCRIPT])
+    for _ in model.stream("Weather?", callbacks=[collector, recorder]):
+        pass
+    (end,) = recorder.of_type(LLMEnd)
+    (result,) = collector.results.values()
+    assert end.result.message is not None
+    assert result.message == end.result.message
+    assert [b.type for b in result.message.content_blocks] == ["reasoning", "text", "tool_call"]
