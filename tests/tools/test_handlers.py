@@ -39,11 +39,6 @@ def broken(city: str) -> str:
     raise RuntimeError(f"no weather for {city}")
 
 
-#: The tool hooks of stdout, logging and OpenTelemetry are asked of the
-#: handlers' owner (H10); until they land these tests are expected to fail.
-PENDING = pytest.mark.xfail(reason="tool hooks in stdout/log/otel not landed yet", strict=False)
-
-
 def tool_loop(handlers: list[Any], failing: bool = False) -> None:
     """A traced tool loop: one model call asking for a tool, the tool, the answer."""
     t = broken if failing else get_weather
@@ -89,7 +84,6 @@ def test_the_token_counter_counts_model_runs_only() -> None:
     assert counter.runs == 2
 
 
-@PENDING
 def test_stdout_shows_the_tool_run() -> None:
     """StdOutHandler writes a line when the tool run starts and when it ends,
     named for the tool, and the failure of a failing one."""
@@ -104,7 +98,6 @@ def test_stdout_shows_the_tool_run() -> None:
     assert "RuntimeError: no weather for Oslo" in out.getvalue()
 
 
-@PENDING
 @pytest.mark.parametrize("capture_content", [False, True])
 def test_logging_shows_the_tool_run_and_content_only_when_asked(
     capture_content: bool, caplog: pytest.LogCaptureFixture
@@ -123,7 +116,6 @@ def test_logging_shows_the_tool_run_and_content_only_when_asked(
     assert ("22 C in Oslo" in dumped) is capture_content
 
 
-@PENDING
 def test_logging_shows_a_failed_tool_run(caplog: pytest.LogCaptureFixture) -> None:
     """A failing tool logs tool_error with the error type."""
     caplog.set_level(logging.INFO, logger="streamllm.handlers.log")
@@ -152,7 +144,6 @@ def _spans(capture_content: bool, failing: bool = False) -> dict[str, Any]:
     return {s.name: s for s in exporter.get_finished_spans()}
 
 
-@PENDING
 @pytest.mark.parametrize("capture_content", [False, True])
 def test_otel_execute_tool_span_under_the_workflow(capture_content: bool) -> None:
     """The tool run is an `execute_tool {name}` span, child of the workflow span,
@@ -173,7 +164,6 @@ def test_otel_execute_tool_span_under_the_workflow(capture_content: bool) -> Non
         assert "gen_ai.tool.call.result" not in attrs
 
 
-@PENDING
 def test_otel_failed_tool_span_is_an_error() -> None:
     """A failing tool's span ends with error.type and an ERROR status."""
     from opentelemetry.trace import StatusCode

@@ -365,6 +365,7 @@ def test_a_parameter_named_type_is_not_mistaken_for_a_call() -> None:
 def test_python_arguments_json_cannot_hold_reach_the_function_and_show_as_repr() -> None:
     """A caller's dict may hold Python objects the schema takes (a datetime):
     the function gets them; ToolStart shows them as JSON-safe text."""
+
     @tool
     def year(when: dt.datetime) -> int:
         """The year."""
