@@ -16,29 +16,59 @@ Source = Literal["provider", "estimated"]
 
 
 class Price(NamedTuple):
-    """USD per million tokens: ``Price(input=0.15, output=0.60)``."""
+    """USD per million tokens: ``Price(input=0.15, output=0.60)``.
+
+    ``cache_read`` / ``cache_write``: the price of prompt tokens read from or
+    written to the provider's prompt cache (``None``: billed as ``input``).
+    Reasoning tokens are part of the completion and billed as ``output``.
+    """
 
     input: float
     output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
 
 
 #: Public list prices in USD per million tokens (input, output), as published by
 #: the vendors in 2025. Prices change: pass your own table to be exact.
 DEFAULT_PRICES: Mapping[str, Price] = {
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
+    "gpt-4o": Price(2.50, 10.00, cache_read=1.25),
+    "gpt-4o-mini": Price(0.15, 0.60, cache_read=0.075),
+    "gpt-4.1": Price(2.00, 8.00, cache_read=0.50),
+    "gpt-4.1-mini": Price(0.40, 1.60, cache_read=0.10),
+    "gpt-4.1-nano": Price(0.10, 0.40, cache_read=0.025),
     "gpt-3.5-turbo-instruct": Price(1.50, 2.00),
-    "claude-3-5-haiku": Price(0.80, 4.00),
-    "claude-3-5-sonnet": Price(3.00, 15.00),
-    "claude-3-7-sonnet": Price(3.00, 15.00),
+    "claude-3-5-haiku": Price(0.80, 4.00, cache_read=0.08, cache_write=1.00),
+    "claude-3-5-sonnet": Price(3.00, 15.00, cache_read=0.30, cache_write=3.75),
+    "claude-3-7-sonnet": Price(3.00, 15.00, cache_read=0.30, cache_write=3.75),
 }
 
 
 def _zero(source: Source) -> TokenUsage:
     return TokenUsage.of(0, 0, source)
+
+
+def _sum(parts: list[TokenUsage], source: Source) -> TokenUsage:
+    # Summed from the first part, not from a zero: a zero would make the
+    # detail counts (cache, reasoning) unknown even when every run reported them.
+    return TokenUsage.total(parts) or _zero(source)
+
+
+def _cost(usage: TokenUsage, price: Price) -> float | None:
+    prompt, completion = usage.prompt_tokens, usage.completion_tokens
+    if prompt is None or completion is None:
+        return None
+    usd = completion * price.output
+    # Cached prompt tokens are part of prompt_tokens; priced apart only when
+    # both the count and the price are known, else billed as plain input.
+    for count, rate in (
+        (usage.cache_read_tokens, price.cache_read),
+        (usage.cache_write_tokens, price.cache_write),
+    ):
+        if count and rate is not None:
+            usd += count * rate
+            prompt -= count
+    return (usd + max(prompt, 0) * price.input) / 1_000_000
 
 
 class TokenCounter(CallbackHandler):
@@ -125,19 +155,19 @@ class TokenCounter(CallbackHandler):
     @property
     def totals(self) -> TokenUsage:
         """All usage; ``source`` is ``"estimated"`` if any part was estimated."""
-        return sum(self._snapshot().values(), _zero("provider"))
+        return _sum(list(self._snapshot().values()), "provider")
 
     @property
     def provider_totals(self) -> TokenUsage:
         """Only the counts providers reported."""
         parts = [u for (_, s), u in self._snapshot().items() if s == "provider"]
-        return sum(parts, _zero("provider"))
+        return _sum(parts, "provider")
 
     @property
     def estimated_totals(self) -> TokenUsage:
         """Only the counts streamllm estimated (the provider reported none)."""
         parts = [u for (_, s), u in self._snapshot().items() if s == "estimated"]
-        return sum(parts, _zero("estimated"))
+        return _sum(parts, "estimated")
 
     @property
     def by_model(self) -> dict[str, TokenUsage]:
@@ -166,12 +196,7 @@ class TokenCounter(CallbackHandler):
         out: dict[str, float | None] = {}
         for model, usage in self.by_model.items():
             price = self.price_of(model)
-            if price is None or usage.prompt_tokens is None or usage.completion_tokens is None:
-                out[model] = None
-            else:
-                out[model] = (
-                    usage.prompt_tokens * price.input + usage.completion_tokens * price.output
-                ) / 1_000_000
+            out[model] = None if price is None else _cost(usage, price)
         return out
 
     @property

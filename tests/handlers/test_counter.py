@@ -193,3 +193,27 @@ def test_totals_are_the_sum_of_the_runs(runs: list[tuple[str, int, int]]) -> Non
     cost = counter.cost
     assert cost is not None
     assert cost >= 0
+
+
+def test_cache_and_reasoning_tokens_are_counted_and_cache_reads_priced() -> None:
+    """DESIGN 11: detail counts add up; cached prompt tokens take their own price."""
+    from streamllm import FakeListLLM, TokenUsage
+    from streamllm.handlers import TokenCounter
+    from streamllm.handlers.counter import Price
+
+    usage = TokenUsage.of(
+        1000, 100, cache_read_tokens=600, cache_write_tokens=100, reasoning_tokens=40
+    )
+    counter = TokenCounter(prices={"fake": Price(1.0, 4.0, cache_read=0.1, cache_write=2.0)})
+    FakeListLLM(responses=["Hi"], usage=usage).batch(["a", "b"], callbacks=[counter])
+    totals = counter.totals
+    assert totals.cache_read_tokens == 1200
+    assert totals.cache_write_tokens == 200
+    assert totals.reasoning_tokens == 80
+    # Per run: 300 plain input + 600 read + 100 written + 100 output.
+    per_run = (300 * 1.0 + 600 * 0.1 + 100 * 2.0 + 100 * 4.0) / 1_000_000
+    assert counter.cost == pytest.approx(2 * per_run)
+    # Without cache prices every prompt token is billed as input.
+    plain = TokenCounter(prices={"fake": (1.0, 4.0)})
+    FakeListLLM(responses=["Hi"], usage=usage).invoke("a", callbacks=[plain])
+    assert plain.cost == pytest.approx((1000 * 1.0 + 100 * 4.0) / 1_000_000)
