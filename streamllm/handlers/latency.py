@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from streamllm.callbacks.base import CallbackHandler
-from streamllm.events import BaseEvent, LLMEnd, LLMError, LLMStart, NewToken, Reason
+from streamllm.events import (
+    BaseEvent,
+    BlockDelta,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+    Reason,
+)
 
 __all__ = ["LatencyHandler", "LatencyStats", "percentile"]
 
@@ -29,7 +37,8 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 class LatencyStats:
     """One run's timings, in seconds, from the events' monotonic clock.
 
-    ``time_to_first_token`` is from ``LLMStart`` to the first ``NewToken``;
+    ``time_to_first_token`` is from ``LLMStart`` to the first token of any
+    block (a ``NewToken``, or a ``BlockDelta`` of reasoning or tool arguments);
     ``p50``, ``p95`` and ``max_gap`` describe the gaps between consecutive
     tokens; ``tokens_per_second`` is the streaming rate after the first token,
     ``(tokens - 1) / (last token - first token)``; ``duration`` is from
@@ -101,6 +110,11 @@ class LatencyHandler(CallbackHandler):
 
     def on_llm_new_token(self, event: NewToken) -> None:
         # One run's tokens arrive in order from one thread or task at a time.
+        self._run(event)[1].append(event.monotonic)
+
+    def on_block_delta(self, event: BlockDelta) -> None:
+        # Reasoning and tool-call argument fragments are output chunks too: a
+        # chat model that thinks first has its first token here.
         self._run(event)[1].append(event.monotonic)
 
     def _finish(self, event: BaseEvent, reason: Reason | None) -> None:

@@ -72,3 +72,17 @@ def test_the_collector_rebuilds_the_chat_message_from_block_ends() -> None:
     assert end.result.message is not None
     assert result.message == end.result.message
     assert [b.type for b in result.message.content_blocks] == ["reasoning", "text", "tool_call"]
+
+
+def test_latency_counts_the_first_token_of_any_block() -> None:
+    """A run that only reasons and calls a tool still has a first token."""
+    from streamllm.handlers import LatencyHandler
+
+    latency = LatencyHandler()
+    model = FakeChatModel(
+        responses=[{"reasoning": "Hmm.", "tool_calls": [{"name": "f", "args": {"x": 1}}]}]
+    )
+    for _ in model.stream("go", callbacks=[latency]):
+        pass
+    (stats,) = latency.stats.values()
+    assert stats.time_to_first_token is not None
