@@ -54,8 +54,6 @@ __all__ = [
     "main",
 ]
 
-# The former names, for code that still imports them from here (use _cli_common).
-_Parser, _positive_int, _build_model = Parser, positive_int, build_model
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -77,6 +75,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="LIST",
         help="handlers to attach, comma-separated: tokens (text on stdout, the default), "
+        "reasoning and tools (a chat model's reasoning and tool calls on stdout, labelled), "
         "usage, latency, events (one line per event on stderr)",
     )
     parser.add_argument(
@@ -163,13 +162,21 @@ def _input(prompt: str, system: str | None) -> LLMInput:
     return [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
 
 
+#: --show names printed on stdout as the answer streams (reasoning and tools
+#: add to the text, labelled).
+_TEXT = frozenset({"tokens", "reasoning", "tools"})
+
+
 class _Output:
     """The handlers chosen by ``--show``/``--json``/``--record``, and the lines
     they print once the run has ended."""
 
     def __init__(self, show: frozenset[str] | None, as_json: bool, record: str | None) -> None:
-        if as_json and show and "tokens" in show:
-            raise UsageError("--json writes events to stdout: drop 'tokens' from --show")
+        if as_json and show and show & _TEXT:
+            raise UsageError(
+                "--json writes events to stdout: "
+                "drop 'tokens' from --show (and 'reasoning', 'tools')"
+            )
         self.show = show if show is not None else frozenset() if as_json else frozenset({"tokens"})
         self.latency = LatencyHandler()
         self.counter = TokenCounter()
@@ -183,8 +190,9 @@ class _Output:
         self.handlers: list[object] = [h for h in (self.recorder,) if h is not None]
         if as_json:
             self.handlers.append(JSONLines(sys.stdout))
-        if "tokens" in self.show:
-            self.handlers.append(TokenText(sys.stdout))
+        if self.show & _TEXT:
+            reasoning, tools = "reasoning" in self.show, "tools" in self.show
+            self.handlers.append(TokenText(sys.stdout, reasoning=reasoning, tools=tools))
         if "events" in self.show:
             self.handlers.append(EventLines(sys.stderr))
         self.handlers += [self.latency, self.counter]
