@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 PROVIDERS = ("local", "openai", "chat-openai", "anthropic", "ollama", "fake")
-SHOW = ("tokens", "usage", "latency", "events")
+SHOW = ("tokens", "reasoning", "tools", "usage", "latency", "events")
 DEFAULT_MAX_TOKENS = 256
 # Hosted providers: (module, class, key variable, default model).
 _HOSTED: dict[str, tuple[str, str, str | None, str]] = {

@@ -7,7 +7,21 @@ import logging
 import threading
 from typing import TextIO
 
-from streamllm.events import BaseEvent, Event, LLMEnd, LLMError, LLMStart, NewToken
+from streamllm.events import (
+    BaseEvent,
+    BlockDelta,
+    BlockEnd,
+    BlockStart,
+    Event,
+    LLMEnd,
+    LLMError,
+    LLMStart,
+    NewToken,
+    ToolEnd,
+    ToolError,
+    ToolStart,
+    event_json,
+)
 from streamllm.handlers import LatencyStats, StreamingStdOutHandler, TokenCounter
 
 __all__ = [
@@ -22,8 +36,9 @@ __all__ = [
 
 
 class TokenText(StreamingStdOutHandler):
-    """The answer's text on stdout; a failed write (a closed pipe) stops the run
-    rather than generating tokens nobody reads."""
+    """The answer's text on stdout (``reasoning=``/``tools=``: also the reasoning
+    and the tool calls' arguments, labelled); a failed write (a closed pipe)
+    stops the run rather than generating tokens nobody reads."""
 
     raise_error = True
 
@@ -47,7 +62,8 @@ class OneLineLog(logging.Handler):
 class JSONLines:
     """A handler (a callable taking every event) writing one JSON event per line.
 
-    Each line is ``event.model_dump_json()``, which ``parse_event`` reads back.
+    Each line is ``event_json(event)``, which ``parse_event`` reads back (every
+    event kind: blocks and tool runs too; a lone surrogate stays valid JSON).
     ``raise_error``: a failed write (a closed pipe) must stop the run.
     """
 
@@ -58,7 +74,7 @@ class JSONLines:
         self._lock = threading.Lock()
 
     def __call__(self, event: BaseEvent) -> None:
-        line = event.model_dump_json() + "\n"
+        line = event_json(event) + "\n"
         with self._lock:
             self._stream.write(line)
             self._stream.flush()
@@ -72,8 +88,19 @@ def _detail(event: BaseEvent) -> str:
     if isinstance(event, LLMEnd):
         result = event.result
         return f"finish={result.finish_reason} chars={len(result.text)}"
-    if isinstance(event, LLMError):
+    if isinstance(event, LLMError | ToolError):
         return f"reason={event.reason} {event.error.type}: {event.error.message}"
+    if isinstance(event, BlockStart):
+        tool = f" tool={event.tool_name}" if event.tool_name else ""
+        return f"block={event.block} kind={event.kind}{tool}"
+    if isinstance(event, BlockDelta):
+        return f"block={event.block} {event.delta!r}"
+    if isinstance(event, BlockEnd):
+        return f"block={event.block} {event.content.type}"
+    if isinstance(event, ToolStart):
+        return f"tool={event.name} args={sorted(event.args)}"
+    if isinstance(event, ToolEnd):
+        return f"tool={event.name}"
     return ""
 
 
