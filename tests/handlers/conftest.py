@@ -84,7 +84,7 @@ async def end_early(ending: str, callbacks: list[Any], response: str = "one two 
         it.close()
         return text
     if ending == "aclose":
-        async with aclosing(model.astream("go", callbacks=callbacks)) as ait:  # type: ignore[type-var]
+        async with aclosing(model.astream("go", callbacks=callbacks)) as ait:
             text = await anext(ait) + await anext(ait)
         return text
     if ending == "gc":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import pytest
 
@@ -224,8 +224,7 @@ async def test_chains_are_parent_spans(tel: Telemetry) -> None:
 async def test_a_cancelled_stream_ends_its_span_with_the_error_type(tel: Telemetry) -> None:
     """Breaking out of a stream and closing it ends the span as an error, cancelled."""
     model = FakeListLLM(responses=["one two three"])
-    # cast: BaseLLM.astream is annotated as an AsyncIterator, without aclose.
-    stream = cast(AsyncGenerator[str, None], model.astream("hi", callbacks=[tel.handler]))
+    stream = model.astream("hi", callbacks=[tel.handler])
     async with contextlib.aclosing(stream):
         async for _ in stream:
             break

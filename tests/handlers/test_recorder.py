@@ -27,7 +27,7 @@ from streamllm import (
     signals,
 )
 from streamllm.callbacks.registry import resolve_all
-from streamllm.events import BaseEvent
+from streamllm.events import BaseEvent, LLMEnd
 from streamllm.handlers import (
     JSONLRecorder,
     RecordingError,
@@ -323,7 +323,7 @@ async def test_a_strict_handler_failing_is_raised_after_the_replay(
             replay(path, [Strict(), recorder])
     assert isinstance(info.value.__cause__, KeyError)
     assert isinstance(info.value.event, NewToken)
-    assert recorder.events[-1].type == "llm_end"
+    assert isinstance(recorder.events[-1], LLMEnd)
     handler_failures.reset()
 
 
