@@ -13,6 +13,7 @@ EXPECTED = {
     "stream.py": "Dam!",
     "callback.py": "{'token': ' slide.'}",
     "generate.py": "source='provider'",
+    "tool_loop.py": "  tool get_weather({\"city\": \"Paris\"}) -> '22 C and sunny in Paris'",
 }
 
 
