@@ -121,9 +121,11 @@ class StdOutHandler(CallbackHandler):
     def on_llm_end(self, event: LLMEnd) -> None:
         result = event.result
         retries = f", {result.retries} retries" if result.retries else ""
+        calls = result.message.tool_calls if result.message is not None else ()
+        asked = f", tool calls {', '.join(c.name for c in calls)}" if calls else ""
         self._line(
             event,
-            f"end, finish {result.finish_reason}, {_usage(result.usage)}{retries}"
+            f"end, finish {result.finish_reason}{asked}, {_usage(result.usage)}{retries}"
             f"{self._elapsed(event)}",
         )
 

@@ -86,3 +86,14 @@ def test_latency_counts_the_first_token_of_any_block() -> None:
         pass
     (stats,) = latency.stats.values()
     assert stats.time_to_first_token is not None
+
+
+def test_stdout_end_line_names_the_tool_calls_a_chat_run_asked_for() -> None:
+    from streamllm.handlers import StdOutHandler
+
+    out = io.StringIO()
+    _stream(StdOutHandler(out))
+    start, end = out.getvalue().splitlines()
+    assert "start (" in start
+    assert "1 message(s)" in start
+    assert "finish tool_calls, tool calls get_weather," in end
