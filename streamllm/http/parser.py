@@ -9,15 +9,17 @@ each frame into chunks, and the rule for an error met mid-read lives here once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from streamllm.errors import StreamLLMError
-from streamllm.outputs import GenerationChunk
 
 __all__ = ["ChunkParser", "Decoder", "FrameParser", "HTTPRequest"]
 
+#: What a parser yields: ``GenerationChunk`` for text models, ``ChatDelta`` for chat ones.
+C = TypeVar("C")
 
-class ChunkParser(Protocol):
+
+class ChunkParser(Protocol[C]):
     """Turns one response's bytes into chunks, without I/O (one per attempt).
 
     ``done`` is set once the stream's terminator has been read; ``end()`` is
@@ -30,9 +32,9 @@ class ChunkParser(Protocol):
     done: bool
     error: StreamLLMError | None
 
-    def feed(self, data: bytes) -> list[GenerationChunk]: ...
+    def feed(self, data: bytes) -> list[C]: ...
 
-    def end(self) -> list[GenerationChunk]: ...
+    def end(self) -> list[C]: ...
 
 
 class HTTPRequest:
@@ -53,7 +55,7 @@ class Decoder(Protocol):
     def feed(self, chunk: bytes) -> Iterable[Any]: ...
 
 
-class FrameParser:
+class FrameParser(Generic[C]):
     """A :class:`ChunkParser` made of a frame ``decoder`` and a per-frame step.
 
     Subclasses implement :meth:`_frame` (one frame to chunks, appended to
@@ -68,11 +70,11 @@ class FrameParser:
         self.done = False
         self.error: StreamLLMError | None = None
 
-    def _frame(self, frame: Any, out: list[GenerationChunk]) -> None:
+    def _frame(self, frame: Any, out: list[C]) -> None:
         raise NotImplementedError
 
-    def feed(self, data: bytes) -> list[GenerationChunk]:
-        out: list[GenerationChunk] = []
+    def feed(self, data: bytes) -> list[C]:
+        out: list[C] = []
         step = self._frame
         try:
             for frame in self._decode(data):

@@ -21,7 +21,7 @@ from collections.abc import (
     Generator,
     Iterator,
 )
-from typing import Any, final
+from typing import Any, Generic, TypeVar, final
 
 import httpx
 
@@ -31,12 +31,14 @@ from streamllm.http.deadline import WATCHDOG, AsyncTimer, Deadline, timeout_erro
 from streamllm.http.errors import mask, parse_retry_after, scrub, status_error, translate
 from streamllm.http.parser import ChunkParser, HTTPRequest
 from streamllm.http.retry import Backoff, is_retryable
-from streamllm.outputs import GenerationChunk
 from streamllm.request import Request
 
 __all__ = ["Policy", "astream", "stream"]
 
 log = get_logger("streamllm.http")
+
+#: A parser's chunk type: ``GenerationChunk`` (text models) or ``ChatDelta`` (chat models).
+C = TypeVar("C")
 
 
 class _Failure(Exception):
@@ -50,12 +52,15 @@ class _Failure(Exception):
 
 
 @final
-class Policy:
+class Policy(Generic[C]):
     """How one call's attempts run; built by the model from its fields.
 
     ``first_token`` runs from the request to the first token, ``idle`` from one
     token to the next (the time the consumer holds a token is not counted),
     ``connect`` bounds opening the connection; ``None`` turns one off.
+    ``is_token(chunk)`` says whether a chunk is content the consumer sees: it
+    restarts the idle deadline, and once one is delivered the call is never
+    retried (a retry would hand the consumer that content twice).
     """
 
     __slots__ = (
@@ -64,6 +69,7 @@ class Policy:
         "connect",
         "first_token",
         "idle",
+        "is_token",
         "max_retries",
         "parser",
         "provider",
@@ -77,7 +83,8 @@ class Policy:
         provider: str,
         base_url: str,
         spec: Callable[[Request], HTTPRequest],
-        parser: Callable[[Request], ChunkParser],
+        parser: Callable[[Request], ChunkParser[C]],
+        is_token: Callable[[C], Any],
         secrets: tuple[str, ...],
         connect: float | None,
         first_token: float | None,
@@ -89,6 +96,7 @@ class Policy:
         self.base_url = base_url.rstrip("/")
         self.spec = spec
         self.parser = parser
+        self.is_token = is_token
         self.secrets = secrets
         self.connect = connect
         self.first_token = first_token
@@ -164,7 +172,7 @@ class Policy:
 
     # -- reading -------------------------------------------------------------
 
-    def after_read(self, parser: ChunkParser, deadline: Deadline) -> bool:
+    def after_read(self, parser: ChunkParser[C], deadline: Deadline) -> bool:
         """After the chunks of one read were delivered: raise a deferred stream
         error or an expired deadline; return whether the stream is complete."""
         if parser.error is not None:
@@ -175,7 +183,7 @@ class Policy:
             raise self.timed_out(deadline)  # bytes came, but no token in time
         return False
 
-    def tail(self, parser: ChunkParser) -> list[GenerationChunk]:
+    def tail(self, parser: ChunkParser[C]) -> list[C]:
         try:
             return parser.end()
         except StreamProtocolError as exc:
@@ -214,7 +222,7 @@ def _socket(response: httpx.Response) -> Any:
 # -- the sync shell -------------------------------------------------------------
 
 
-def stream(policy: Policy, client: httpx.Client, request: Request) -> Iterator[GenerationChunk]:
+def stream(policy: Policy[C], client: httpx.Client, request: Request) -> Iterator[C]:
     """The chunks of one call, retried per ``policy``."""
     try:
         retry = 0
@@ -235,8 +243,8 @@ def stream(policy: Policy, client: httpx.Client, request: Request) -> Iterator[G
 
 
 def _attempt(
-    policy: Policy, client: httpx.Client, request: Request, deadline: Deadline
-) -> Generator[GenerationChunk, None, None]:
+    policy: Policy[C], client: httpx.Client, request: Request, deadline: Deadline
+) -> Generator[C, None, None]:
     http_request = policy.build(client, request)
     try:
         response = client.send(http_request, stream=True)
@@ -247,6 +255,7 @@ def _attempt(
             raise policy.status_failure(response, response.read())
         policy.body_timeouts(http_request)
         parser = policy.parser(request)
+        is_token = policy.is_token
         WATCHDOG.watch(deadline, _socket(response))
         reads = response.iter_bytes()
         while True:
@@ -258,7 +267,7 @@ def _attempt(
             got = False  # a token in this read: the idle deadline restarts after it
             for chunk in parser.feed(data):
                 yield chunk
-                if chunk.text:
+                if is_token(chunk):
                     got = True
             if got:
                 deadline.token()
@@ -289,10 +298,10 @@ def _drain(reads: Iterator[bytes]) -> None:
 
 
 async def astream(
-    policy: Policy,
+    policy: Policy[C],
     get_client: Callable[[], Awaitable[httpx.AsyncClient]],
     request: Request,
-) -> AsyncGenerator[GenerationChunk, None]:
+) -> AsyncGenerator[C, None]:
     """Async :func:`stream`; the client is asked for in the running loop."""
     try:
         client = await get_client()
@@ -317,8 +326,8 @@ async def astream(
 
 
 async def _aattempt(
-    policy: Policy, client: httpx.AsyncClient, request: Request, deadline: Deadline
-) -> AsyncGenerator[GenerationChunk, None]:
+    policy: Policy[C], client: httpx.AsyncClient, request: Request, deadline: Deadline
+) -> AsyncGenerator[C, None]:
     http_request = policy.build(client, request)
     try:
         response = await client.send(http_request, stream=True)
@@ -330,6 +339,7 @@ async def _aattempt(
             raise policy.status_failure(response, await response.aread())
         policy.body_timeouts(http_request)
         parser = policy.parser(request)
+        is_token = policy.is_token
         timer = AsyncTimer(deadline)
         reads = response.aiter_bytes()
         while True:
@@ -350,7 +360,7 @@ async def _aattempt(
             got = False  # a token in this read: the idle deadline restarts after it
             for chunk in parser.feed(data):
                 yield chunk
-                if chunk.text:
+                if is_token(chunk):
                     got = True
             if got:
                 deadline.token()

@@ -1,10 +1,12 @@
-"""HTTPProvider: the base class of the models that stream over httpx.
+"""HTTPProvider and HTTPChatProvider: the base classes of the models that stream over httpx.
 
-A subclass says what to send (:meth:`HTTPProvider._http_request`) and how to
-read it (:meth:`HTTPProvider._parser`, a sans-I/O
-:class:`~streamllm.http.parser.ChunkParser`). The wire work (attempts,
-retries, deadlines, error translation) is :mod:`streamllm.http.stream`'s; this
-class holds the transport settings as validated fields and the model's clients.
+A subclass says what to send (``_http_request``) and how to read it
+(``_parser``, a sans-I/O :class:`~streamllm.http.parser.ChunkParser`). The
+wire work (attempts, retries, deadlines, error translation) is
+:mod:`streamllm.http.stream`'s; :class:`HTTPTransport` holds the transport
+settings as validated fields and the model's clients, shared by the text
+models (:class:`HTTPProvider`, chunks of text) and the chat models
+(:class:`HTTPChatProvider`, :class:`~streamllm.chat.deltas.ChatDelta`\\ s).
 """
 
 from __future__ import annotations
@@ -12,22 +14,25 @@ from __future__ import annotations
 import os
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from operator import attrgetter
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import httpx
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from streamllm.chat.deltas import ChatDelta
 from streamllm.errors import ConfigurationError
 from streamllm.http import stream as wire
 from streamllm.http.clients import Clients
 from streamllm.http.parser import ChunkParser, HTTPRequest
 from streamllm.http.retry import Backoff
 from streamllm.models.base import BaseLLM
+from streamllm.models.chat import BaseChatModel
 from streamllm.outputs import GenerationChunk
 from streamllm.request import Request
 
-__all__ = ["HTTPProvider"]
+__all__ = ["HTTPChatProvider", "HTTPProvider", "HTTPTransport"]
 
 # Fields of HTTPProvider that configure the transport, not the generation.
 _TRANSPORT_FIELDS = frozenset(
@@ -52,8 +57,9 @@ def _seconds(gt: float = 0.0, default: float | None = None) -> Any:
     return Field(default=default, gt=gt, strict=True)
 
 
-class HTTPProvider(BaseLLM):
-    """Base class of the HTTP providers.
+class HTTPTransport(BaseModel):
+    """The transport half of an HTTP model (a mixin of :class:`HTTPProvider`
+    and :class:`HTTPChatProvider`, whose ``_stream`` says what its parser yields).
 
     Timeouts are in seconds; ``None`` turns one off. ``first_token_timeout``
     runs from sending the request to the first token, ``idle_timeout`` between
@@ -66,7 +72,9 @@ class HTTPProvider(BaseLLM):
     closed with the model.
     """
 
-    hidden_params: ClassVar[frozenset[str]] = _TRANSPORT_FIELDS
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    provider: ClassVar[str]
     #: The vendor's own API host: a key is required only when talking to it.
     vendor_host: ClassVar[str | None] = None
     #: The environment variable holding the key, if the provider takes one.
@@ -121,8 +129,13 @@ class HTTPProvider(BaseLLM):
         """The path, JSON body and headers of the call for ``request``."""
 
     @abstractmethod
-    def _parser(self, request: Request) -> ChunkParser:
+    def _parser(self, request: Request) -> ChunkParser[Any]:
         """A fresh parser turning the response body into chunks."""
+
+    @staticmethod
+    def _is_token(chunk: Any) -> Any:
+        """Whether a chunk is content the consumer sees (see :class:`Policy`)."""
+        return getattr(chunk, "text", None)
 
     def _secrets(self) -> tuple[str, ...]:
         """Strings masked in every error message (the API key)."""
@@ -131,12 +144,13 @@ class HTTPProvider(BaseLLM):
 
     # -- the wire ---------------------------------------------------------------
 
-    def _policy(self) -> wire.Policy:
+    def _policy(self) -> wire.Policy[Any]:
         return wire.Policy(
             provider=self.provider,
             base_url=self.base_url,
             spec=self._http_request,
             parser=self._parser,
+            is_token=self._is_token,
             secrets=self._secrets(),
             connect=self.connect_timeout,
             first_token=self.first_token_timeout,
@@ -158,11 +172,11 @@ class HTTPProvider(BaseLLM):
             self.__pydantic_private__["_http"] = clients  # type: ignore[index]
         return clients
 
-    def _stream(self, request: Request) -> Iterator[GenerationChunk]:
+    def _wire_stream(self, request: Request) -> Iterator[Any]:
         client = self.http_client or self._clients.sync()
         return wire.stream(self._policy(), client, request)
 
-    def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+    def _wire_astream(self, request: Request) -> AsyncIterator[Any]:
         # A plain method returning the wire's generator: no extra async
         # generator layer per chunk (each costs ~0.3 us).
         injected = self.http_async_client
@@ -208,6 +222,41 @@ class HTTPProvider(BaseLLM):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class HTTPProvider(HTTPTransport, BaseLLM):
+    """Base class of the HTTP text models: their stream is chunks of text."""
+
+    hidden_params: ClassVar[frozenset[str]] = _TRANSPORT_FIELDS
+    # C-level: the token check runs once per chunk on the hot path.
+    _is_token = staticmethod(attrgetter("text"))  # type: ignore[assignment]
+
+    def _stream(self, request: Request) -> Iterator[GenerationChunk]:
+        return self._wire_stream(request)
+
+    def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
+        return self._wire_astream(request)
+
+
+# Deltas the assembler turns into pieces the consumer gets (a meta or usage
+# delta is not content: a retry after one repeats nothing).
+_CONTENT_KINDS = frozenset({"text", "reasoning", "tool", "tool_call", "start", "end", "finish"})
+
+
+class HTTPChatProvider(HTTPTransport, BaseChatModel):
+    """Base class of the HTTP chat models: their parser yields :class:`ChatDelta`\\ s."""
+
+    hidden_params: ClassVar[frozenset[str]] = BaseChatModel.hidden_params | _TRANSPORT_FIELDS
+
+    @staticmethod
+    def _is_token(chunk: ChatDelta) -> bool:
+        return chunk[0] in _CONTENT_KINDS
+
+    def _stream(self, request: Request) -> Iterator[ChatDelta]:
+        return self._wire_stream(request)
+
+    def _astream(self, request: Request) -> AsyncIterator[ChatDelta]:
+        return self._wire_astream(request)
 
 
 def _given(client: httpx.AsyncClient) -> Callable[[], Awaitable[httpx.AsyncClient]]:

@@ -3,20 +3,30 @@
 ``base_url`` follows the OpenAI SDK's convention and ends in ``/v1``, so the
 same value works for vLLM, llama.cpp's ``llama-server``, LM Studio or a hosted
 compatible API. The stream is Server-Sent Events ending in ``data: [DONE]``;
-usage arrives in a last chunk whose ``choices`` is empty.
+usage arrives in a last chunk whose ``choices`` is empty. :class:`OpenAI` is a
+text model (chunks of text); :class:`ChatOpenAI` a chat model whose frames
+become deltas through :func:`~streamllm.chat.wire_openai.openai_deltas`
+(text, ``reasoning_content``/``reasoning``, tool-call fragments by index).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, final
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 
+from streamllm.chat.deltas import ChatDelta
+from streamllm.chat.wire_openai import (
+    openai_deltas,
+    openai_messages,
+    openai_tool_choice,
+    openai_tools,
+)
 from streamllm.errors import StreamProtocolError
 from streamllm.http.errors import load_frame, raw_decode, stream_error
 from streamllm.http.parser import FrameParser, HTTPRequest
 from streamllm.http.sse import SSEDecoder, SSEEvent
-from streamllm.models.http import HTTPProvider
+from streamllm.models.http import HTTPChatProvider, HTTPProvider
 from streamllm.outputs import GenerationChunk, TokenUsage
 from streamllm.request import Request
 
@@ -37,14 +47,13 @@ def _usage(data: Any) -> TokenUsage | None:
 
 
 @final
-class _Parser(FrameParser):
+class _Parser(FrameParser[GenerationChunk]):
     """OpenAI's SSE frames to chunks; the usage goes on a last empty chunk."""
 
-    __slots__ = ("_chat", "_provider", "_usage")
+    __slots__ = ("_provider", "_usage")
 
-    def __init__(self, chat: bool, provider: str) -> None:
+    def __init__(self, provider: str) -> None:
         super().__init__(SSEDecoder())
-        self._chat = chat
         self._provider = provider
         self._usage: TokenUsage | None = None
 
@@ -66,11 +75,7 @@ class _Parser(FrameParser):
         choices = frame.get("choices")
         if choices:
             choice = choices[0]
-            if self._chat:
-                delta = choice.get("delta")
-                text = delta.get("content") if delta else None
-            else:
-                text = choice.get("text")
+            text = choice.get("text")
             finish = choice.get("finish_reason")
             logprobs = choice.get("logprobs")
             if finish is None and logprobs is None:
@@ -89,19 +94,53 @@ class _Parser(FrameParser):
             self._usage = _usage(usage)
 
     def end(self) -> list[GenerationChunk]:
-        if not self.done:
-            raise StreamProtocolError(f"{self._provider}: the stream ended without [DONE]")
-        return []
+        return _ended(self.done, self._provider)
 
 
-class _OpenAIBase(HTTPProvider):
+def _ended(done: bool, provider: str) -> list[Any]:
+    if not done:
+        raise StreamProtocolError(f"{provider}: the stream ended without [DONE]")
+    return []
+
+
+@final
+class _ChatParser(FrameParser[ChatDelta]):
+    """OpenAI's chat SSE frames to deltas (usage, reasoning and tool calls included)."""
+
+    __slots__ = ("_provider",)
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(SSEDecoder())
+        self._provider = provider
+
+    def _frame(self, event: SSEEvent, out: list[ChatDelta]) -> None:
+        kind, payload, _, _ = event
+        if payload == "[DONE]":
+            self.done = True
+            return
+        frame = load_frame(payload, self._provider)
+        if kind == "error" or "error" in frame:
+            raise stream_error(self._provider, frame.get("error", frame))
+        out += openai_deltas(frame)
+
+    def end(self) -> list[ChatDelta]:
+        return _ended(self.done, self._provider)
+
+
+class _OpenAIWire(BaseModel):
+    """What the text and chat models share: the key, the options, the common body."""
+
     provider: ClassVar[str] = "openai"
-    hidden_params: ClassVar[frozenset[str]] = HTTPProvider.hidden_params | {"stream_usage"}
     vendor_host: ClassVar[str | None] = "api.openai.com"
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
-    _chat: ClassVar[bool] = True
 
     base_url: str = "https://api.openai.com/v1"
+    if TYPE_CHECKING:  # fields and properties of the HTTPTransport / model it is mixed into
+        api_key: SecretStr | None
+
+        @property
+        def model_name(self) -> str: ...
+
     #: Ask for usage while streaming (``stream_options.include_usage``); turn
     #: it off for a server that rejects the option.
     stream_usage: bool = Field(default=True, strict=True)
@@ -127,11 +166,8 @@ class _OpenAIBase(HTTPProvider):
             body.update(self.extra_body)
         return body
 
-    def _parser(self, request: Request) -> _Parser:
-        return _Parser(self._chat, self.provider)
 
-
-class OpenAI(_OpenAIBase):
+class OpenAI(_OpenAIWire, HTTPProvider):
     """OpenAI's legacy completions endpoint (``/v1/completions``): a prompt in, text out.
 
     >>> model = OpenAI(model="gpt-3.5-turbo-instruct", api_key="sk-...")  # doctest: +SKIP
@@ -139,7 +175,7 @@ class OpenAI(_OpenAIBase):
     ...     print(token, end="")
     """
 
-    _chat: ClassVar[bool] = False
+    hidden_params: ClassVar[frozenset[str]] = HTTPProvider.hidden_params | {"stream_usage"}
     model: str = "gpt-3.5-turbo-instruct"
 
     def _http_request(self, request: Request) -> HTTPRequest:
@@ -147,17 +183,38 @@ class OpenAI(_OpenAIBase):
         body["prompt"] = request.as_prompt()
         return HTTPRequest("/completions", body, self._headers())
 
+    def _parser(self, request: Request) -> _Parser:
+        return _Parser(self.provider)
 
-class ChatOpenAI(_OpenAIBase):
+
+class ChatOpenAI(_OpenAIWire, HTTPChatProvider):
     """OpenAI chat completions (``/v1/chat/completions``), or any compatible server.
 
+    Answers with an :class:`~streamllm.chat.message.AIMessage`: text,
+    reasoning (``delta.reasoning_content`` of llama-server, vLLM, DeepSeek;
+    ``delta.reasoning`` of OpenRouter) and tool calls; tools bound with
+    ``bind_tools`` are sent as ``tools``/``tool_choice``.
+
     >>> model = ChatOpenAI(base_url="http://127.0.0.1:8080/v1", model="local")  # doctest: +SKIP
-    >>> model.invoke([{"role": "user", "content": "Hi"}])  # doctest: +SKIP
+    >>> model.invoke([{"role": "user", "content": "Hi"}]).text  # doctest: +SKIP
     """
 
+    hidden_params: ClassVar[frozenset[str]] = HTTPChatProvider.hidden_params | {"stream_usage"}
     model: str = "gpt-4o-mini"
+    #: o-series / reasoning models' effort (sent as ``reasoning_effort``).
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
     def _http_request(self, request: Request) -> HTTPRequest:
         body = self._body(request)
-        body["messages"] = [{"role": m.role, "content": m.text} for m in request.as_messages()]
+        body["messages"] = openai_messages(request.as_messages())
+        if request.tools:
+            body["tools"] = openai_tools(request.tools)
+            choice = openai_tool_choice(request.tool_choice)
+            if choice is not None:
+                body["tool_choice"] = choice
+        if self.reasoning_effort is not None:
+            body["reasoning_effort"] = self.reasoning_effort
         return HTTPRequest("/chat/completions", body, self._headers())
+
+    def _parser(self, request: Request) -> _ChatParser:
+        return _ChatParser(self.provider)

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from streamllm import FakeListLLM, GenerationChunk, LLMEnd, LLMError, LLMStart, NewToken
-from streamllm.events import BaseEvent
+from streamllm.events import BaseEvent, BlockDelta, BlockEnd, BlockStart
 from streamllm.request import Request
 
 
@@ -53,8 +53,10 @@ def check_run(events: Sequence[BaseEvent]) -> BaseEvent:
     terminal = events[-1]
     assert isinstance(terminal, LLMEnd | LLMError), f"run ended with {terminal.type}"
     middle = events[1:-1]
-    assert all(isinstance(e, NewToken) for e in middle), [e.type for e in middle]
-    tokens: list[Any] = list(middle)
+    # A chat run's text tokens sit between its blocks' start and end events.
+    steps = [e for e in middle if not isinstance(e, BlockStart | BlockDelta | BlockEnd)]
+    assert all(isinstance(e, NewToken) for e in steps), [e.type for e in steps]
+    tokens: list[Any] = list(steps)
     assert [t.index for t in tokens] == list(range(len(tokens)))
     text = terminal.result.text if isinstance(terminal, LLMEnd) else terminal.partial.text
     assert "".join(t.token for t in tokens) == text

@@ -8,7 +8,14 @@ from typing import Any
 import httpx
 
 from streamllm.models.base import LLMInput
-from streamllm.models.http import HTTPProvider
+from streamllm.models.http import HTTPChatProvider, HTTPProvider
+
+Model = HTTPProvider | HTTPChatProvider
+
+
+def text_of(chunk: Any) -> str:
+    """A text model's chunk is its text; a chat chunk's text is its text pieces'."""
+    return chunk if isinstance(chunk, str) else str(chunk.text)
 
 
 def busy_connections(client: httpx.Client | httpx.AsyncClient | None) -> int:
@@ -21,7 +28,7 @@ def busy_connections(client: httpx.Client | httpx.AsyncClient | None) -> int:
     return len(busy) + len(pool._requests)
 
 
-def model_client(model: HTTPProvider, mode: str) -> httpx.Client | httpx.AsyncClient | None:
+def model_client(model: Model, mode: str) -> httpx.Client | httpx.AsyncClient | None:
     """The client the model made for ``mode`` ("sync" or "async")."""
     clients = model._clients
     if mode == "sync":
@@ -30,17 +37,20 @@ def model_client(model: HTTPProvider, mode: str) -> httpx.Client | httpx.AsyncCl
 
 
 async def run_stream(
-    model: HTTPProvider, mode: str, prompt: LLMInput = "hi", **kwargs: Any
+    model: Model, mode: str, prompt: LLMInput = "hi", **kwargs: Any
 ) -> tuple[list[str], BaseException | None]:
-    """Stream ``prompt`` sync or async; return the tokens and the error raised, if any."""
+    """Stream ``prompt`` sync or async; return the tokens (the non-empty texts of
+    the chunks) and the error raised, if any."""
     tokens: list[str] = []
     try:
         if mode == "sync":
-            for token in model.stream(prompt, **kwargs):
-                tokens.append(token)
+            for chunk in model.stream(prompt, **kwargs):
+                if text_of(chunk):
+                    tokens.append(text_of(chunk))
         else:
-            async for token in model.astream(prompt, **kwargs):
-                tokens.append(token)
+            async for chunk in model.astream(prompt, **kwargs):
+                if text_of(chunk):
+                    tokens.append(text_of(chunk))
     except Exception as exc:
         return tokens, exc
     return tokens, None

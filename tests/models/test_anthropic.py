@@ -97,9 +97,9 @@ async def test_message_stream_with_ping_and_cumulative_usage(mode: str) -> None:
     recorder = RecordingHandler()
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
     if mode == "sync":
-        tokens = list(model.stream(messages, callbacks=[recorder]))
+        tokens = [c.text for c in model.stream(messages, callbacks=[recorder]) if c.text]
     else:
-        tokens = [t async for t in model.astream(messages, callbacks=[recorder])]
+        tokens = [c.text async for c in model.astream(messages, callbacks=[recorder]) if c.text]
     await model.aclose()
     assert tokens == ["Hello", " there"]
     result = recorder.of_type(LLMEnd)[0].result
@@ -112,7 +112,7 @@ async def test_message_stream_with_ping_and_cumulative_usage(mode: str) -> None:
     assert request.headers["anthropic-version"] == "2023-06-01"
     body = json.loads(request.content)
     assert body["system"] == "Be brief."
-    assert body["messages"] == [{"role": "user", "content": "Hi"}]
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
     assert body["max_tokens"] == 1024
     assert body["stream"] is True
 
@@ -121,7 +121,7 @@ def test_parameters_are_mapped() -> None:
     """max_tokens, temperature and stop (as stop_sequences) reach the body."""
     model, server = make(GOOD, max_tokens=5, temperature=0.1, stop=["END"])
     with model:
-        assert model.invoke("hi") == "Hello there"
+        assert model.invoke("hi").text == "Hello there"
     body = json.loads(server.requests[0].content)
     assert (body["max_tokens"], body["temperature"], body["stop_sequences"]) == (5, 0.1, ["END"])
 

@@ -81,7 +81,7 @@ def test_asyncio_run_ten_times_leaves_no_sockets_open(fault_server: FaultServer)
     model = ChatOpenAI(base_url=fault_server.base_url("ok", "loops", 0), api_key="sk-loop")
     before = _open_sockets()
     for _ in range(10):
-        assert asyncio.run(model.ainvoke("hi")) == "Hello wörld!"
+        assert asyncio.run(model.ainvoke("hi")).text == "Hello wörld!"
     # The server runs in this process: its side of a closed connection closes
     # a moment later, on its own thread.
     deadline = time.monotonic() + 2.0

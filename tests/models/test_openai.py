@@ -20,6 +20,7 @@ from streamllm.errors import (
 )
 from streamllm.models import ChatOpenAI, OpenAI
 from streamllm.testing import RecordingHandler
+from tests.models.http_helpers import text_of
 
 Frames = list[Any]
 
@@ -93,9 +94,11 @@ async def collect(model: Any, mode: str, prompt: Any = "hi") -> tuple[list[str],
     tokens: list[str] = []
     try:
         if mode == "sync":
-            tokens.extend(model.stream(prompt, callbacks=[recorder]))
+            chunks = list(model.stream(prompt, callbacks=[recorder]))
         else:
-            tokens.extend([t async for t in model.astream(prompt, callbacks=[recorder])])
+            chunks = [t async for t in model.astream(prompt, callbacks=[recorder])]
+        # A chat model's chunks include text-less ones (a block's end, the usage).
+        tokens.extend(text_of(c) for c in chunks if text_of(c))
     finally:
         await model.aclose()
     return tokens, recorder
@@ -261,7 +264,7 @@ def test_no_authorization_header_without_a_key(monkeypatch: pytest.MonkeyPatch) 
         http_client=httpx.Client(transport=httpx.MockTransport(server)),
     )
     with model:
-        assert model.invoke("hi") == "Hi there"
+        assert model.invoke("hi").text == "Hi there"
     assert "authorization" not in server.requests[0].headers
     assert server.requests[0].url == "http://127.0.0.1:8080/v1/chat/completions"
 

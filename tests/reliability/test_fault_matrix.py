@@ -32,10 +32,16 @@ from streamllm import (
 )
 from streamllm.events import HOOKS, BaseEvent
 from streamllm.models import ChatOpenAI, OpenAI
-from streamllm.models.http import HTTPProvider
+from streamllm.models.http import HTTPChatProvider, HTTPProvider
 from streamllm.testing import RecordingHandler
 from tests.models.helpers import check_run
-from tests.models.http_helpers import busy_connections, model_client, other_tasks, run_stream
+from tests.models.http_helpers import (
+    busy_connections,
+    model_client,
+    other_tasks,
+    run_stream,
+    text_of,
+)
 from tests.servers.fault_server import TOKENS, FaultServer
 
 RUNS_PER_MODE = 60
@@ -124,7 +130,7 @@ def draw(rng: random.Random, index: int, mode: str, seed: int) -> Case:
     )
 
 
-def make_model(server: FaultServer, case: Case) -> HTTPProvider:
+def make_model(server: FaultServer, case: Case) -> HTTPProvider | HTTPChatProvider:
     cls = ChatOpenAI if case.chat else OpenAI
     return cls(
         base_url=server.base_url(case.fault, case.key, case.times),
@@ -143,7 +149,8 @@ def run_sync(server: FaultServer, case: Case) -> None:
     stream = model.stream("hi", callbacks=[Flaky(case.failing), recorder])
     try:
         for token in stream:
-            case.tokens.append(token)
+            if text_of(token):
+                case.tokens.append(text_of(token))
             if case.break_after is not None and len(case.tokens) > case.break_after:
                 break
     except StreamLLMError as exc:
@@ -162,7 +169,8 @@ async def run_async(server: FaultServer, case: Case) -> None:
     stream = model.astream("hi", callbacks=[Flaky(case.failing), recorder])
     try:
         async for token in stream:
-            case.tokens.append(token)
+            if text_of(token):
+                case.tokens.append(text_of(token))
             if case.break_after is not None and len(case.tokens) > case.break_after:
                 break
     except StreamLLMError as exc:
