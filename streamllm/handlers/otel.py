@@ -1,18 +1,15 @@
-"""OpenTelemetry spans and metrics, following the GenAI semantic conventions.
+"""OpenTelemetry spans and metrics, following the GenAI semantic conventions
+(opentelemetry-semantic-conventions 0.66b2; a test checks the names against the
+installed package). Needs the ``[otel]`` extra: ``pip install "streamllm[otel]"``.
 
-The attribute and metric names are those of opentelemetry-semantic-conventions
-0.66 (``gen_ai.*``; a test checks them against the installed package). Needs the
-``[otel]`` extra: ``pip install "streamllm[otel]"``.
-
-Tool runs are ``INTERNAL`` ``execute_tool {name}`` spans (``gen_ai.tool.name``,
-``gen_ai.tool.call.id``; arguments and result only with ``capture_content``).
-One span per run: a model run is a ``CLIENT`` span named ``"{operation} {model}"``
+One span per run: a model run is a ``CLIENT`` span ``"{operation} {model}"``
 (``chat`` for message input, ``text_completion`` for a prompt); a ``traced``
-chain is an ``INTERNAL`` ``invoke_workflow`` span, and the runs inside it are its
-children (the span parent comes from ``parent_run_id``; a root run nests under
-the application's current span, if any). Prompt and completion text are recorded
-only with ``capture_content=True``. Every started span is ended, also when the run
-fails or is cancelled (then with ``error.type`` and an ``ERROR`` status).
+chain an ``INTERNAL`` ``invoke_workflow`` span; a tool run an ``INTERNAL``
+``execute_tool {name}`` span (``gen_ai.tool.name``, ``gen_ai.tool.call.id``).
+A run's span is the child of its parent run's (a root run nests under the
+application's current span, if any). Messages, tool arguments and results are
+recorded only with ``capture_content=True``. Every started span is ended, also
+when the run fails or is cancelled (then with ``error.type`` and ``ERROR``).
 """
 
 from __future__ import annotations
@@ -35,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from streamllm.callbacks.base import CallbackHandler
 from streamllm.events import (
     BaseEvent,
+    BlockDelta,
     ChainEnd,
     ChainError,
     ChainStart,
@@ -242,9 +240,6 @@ class OpenTelemetryHandler(CallbackHandler):
             value = params.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 attributes[attribute] = value
-        stream = params.get("streaming", params.get("stream"))
-        if isinstance(stream, bool):
-            attributes[REQUEST_STREAM] = stream
         stop = params.get("stop")
         if isinstance(stop, Sequence) and not isinstance(stop, str):
             attributes[REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
@@ -252,7 +247,13 @@ class OpenTelemetryHandler(CallbackHandler):
             attributes[INPUT_MESSAGES] = _input_messages(event)
         self._open(event, f"{operation} {model}", SpanKind.CLIENT, attributes, metric_attrs)
 
+    def on_block_delta(self, event: BlockDelta) -> None:
+        self._chunk(event)  # reasoning and tool-argument fragments are chunks too
+
     def on_llm_new_token(self, event: NewToken) -> None:
+        self._chunk(event)
+
+    def _chunk(self, event: NewToken | BlockDelta) -> None:
         """Time to the first chunk, then the time between chunks."""
         run = self._runs.get(event.run_id)  # one lookup, no lock: dict reads are atomic
         if run is None:
@@ -308,6 +309,8 @@ class OpenTelemetryHandler(CallbackHandler):
                     if detail is not None:
                         span.set_attribute(attribute, detail)
             if run.first is not None:
+                # No event names a "stream" parameter: chunks arriving say it streamed.
+                span.set_attribute(REQUEST_STREAM, True)
                 span.set_attribute(RESPONSE_TIME_TO_FIRST_CHUNK, run.first - run.start)
                 self._ttfc.record(max(run.first - run.start, 0.0), attrs)
                 record = self._per_chunk.record
@@ -354,7 +357,6 @@ class OpenTelemetryHandler(CallbackHandler):
             run.span.end(end_time=_ns(event.time))
 
     def on_chain_error(self, event: ChainError) -> None:
-        """Close the chain's span as failed."""
         self._close_failed(event)
 
     def _close_failed(self, event: ChainError | ToolError) -> None:
@@ -369,7 +371,6 @@ class OpenTelemetryHandler(CallbackHandler):
     # -- tool runs -------------------------------------------------------------------
 
     def on_tool_start(self, event: ToolStart) -> None:
-        """Open an ``execute_tool {name}`` span under the enclosing run's span."""
         attributes: dict[str, Any] = {
             OPERATION_NAME: "execute_tool",
             TOOL_NAME: event.name,
@@ -382,18 +383,17 @@ class OpenTelemetryHandler(CallbackHandler):
         self._open(event, f"execute_tool {event.name}", SpanKind.INTERNAL, attributes, {})
 
     def on_tool_end(self, event: ToolEnd) -> None:
-        """Close the tool's span (its result only with ``capture_content``)."""
         run = self._close(event)
         if run is None:
             return
         try:
             if self.capture_content:
-                output = event.output
-                result = output if isinstance(output, str) else json.dumps(output)
-                run.span.set_attribute(TOOL_CALL_RESULT, result)
+                out = event.output
+                run.span.set_attribute(
+                    TOOL_CALL_RESULT, out if isinstance(out, str) else json.dumps(out)
+                )
         finally:
             run.span.end(end_time=_ns(event.time))
 
     def on_tool_error(self, event: ToolError) -> None:
-        """Close the tool's span as failed."""
         self._close_failed(event)

@@ -97,3 +97,29 @@ def test_stdout_end_line_names_the_tool_calls_a_chat_run_asked_for() -> None:
     assert "start (" in start
     assert "1 message(s)" in start
     assert "finish tool_calls, tool calls get_weather," in end
+
+
+def test_otel_chat_span_has_tool_call_finish_cache_and_reasoning_tokens() -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from streamllm import TokenUsage
+    from streamllm.handlers.otel import OpenTelemetryHandler
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    usage = TokenUsage.of(50, 20, cache_read_tokens=30, cache_write_tokens=5, reasoning_tokens=8)
+    model = FakeChatModel(responses=[{**SCRIPT, "usage": usage}])
+    for _ in model.stream("Weather?", callbacks=[OpenTelemetryHandler(tracer_provider=provider)]):
+        pass
+    (span,) = exporter.get_finished_spans()
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.response.finish_reasons"] == ("tool_calls",)
+    assert attrs["gen_ai.usage.cache_read.input_tokens"] == 30
+    assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 5
+    assert attrs["gen_ai.usage.reasoning.output_tokens"] == 8
+    assert attrs["gen_ai.request.stream"] is True
+    assert "gen_ai.input.messages" not in attrs

@@ -137,6 +137,7 @@ def test_a_completion_span_has_request_and_response_attributes(tel: Telemetry) -
         "gen_ai.request.temperature": 0.5,
         "gen_ai.request.top_p": 0.9,
         "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.request.stream": True,
         "gen_ai.response.model": "fake",
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": 4,
