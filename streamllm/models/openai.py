@@ -136,7 +136,7 @@ class _OpenAIWire(BaseModel):
 
     base_url: str = "https://api.openai.com/v1"
     if TYPE_CHECKING:  # fields and properties of the HTTPTransport / model it is mixed into
-        api_key: SecretStr | None
+        api_key: SecretStr | None = None
 
         @property
         def model_name(self) -> str: ...
