@@ -6,6 +6,7 @@ import pytest
 
 from streamllm import BaseLLM, LLMEnd, LLMError, NewToken
 from streamllm.testing import RecordingHandler
+from tests.models.http_helpers import text_of
 
 MAX_TOKENS = 12
 # A prompt a raw (legacy completions) model continues too, sampled greedily: an
@@ -42,9 +43,11 @@ async def test_streams_real_tokens_with_provider_usage(
     rec = RecordingHandler()
     prompt = PROMPT
     if mode == "sync":
-        tokens = list(model.stream(prompt, callbacks=[rec]))
+        chunks = list(model.stream(prompt, callbacks=[rec]))
     else:
-        tokens = [t async for t in model.astream(prompt, callbacks=[rec])]
+        chunks = [t async for t in model.astream(prompt, callbacks=[rec])]
+    # A chat model's chunks include text-less ones (block start/end, usage).
+    tokens = [text_of(c) for c in chunks if text_of(c)]
     close = getattr(model, "aclose" if mode == "async" else "close", None)
     if close is not None:
         result = close()
@@ -71,7 +74,7 @@ def test_early_close_cancels_once(llama_server: str, kind: str) -> None:
     model = _model(kind, llama_server)
     rec = RecordingHandler()
     stream = model.stream(PROMPT, callbacks=[rec])
-    first = next(stream)
+    first = text_of(next(stream))
     stream.close()  # type: ignore[attr-defined]
     close = getattr(model, "close", None)
     if close is not None:
