@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Literal, final
+from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from streamllm._frozen import freeze_mapping
-from streamllm.callbacks.manager import RunManager, check_metadata
+from streamllm.callbacks.manager import CallbackManager, RunManager, check_metadata
 from streamllm.callbacks.registry import Entry, resolve, resolve_all
 from streamllm.errors import ConfigurationError
 from streamllm.events import Event
@@ -202,14 +203,17 @@ class BaseLanguageModel(BaseModel):
         """Everything a driver needs for one run on ``input``."""
         raise NotImplementedError  # pragma: no cover - each kind of model builds its own
 
-    def _run(
+    def _configure(
         self,
         config: RunnableConfig | None,
         options: Mapping[str, Any],
-        mode: Literal["sync", "async"],
+        *,
         extra: tuple[Entry, ...] = (),
-    ) -> RunManager:
-        manager, name, run_id = configure(
+        batch: bool = False,
+    ) -> tuple[CallbackManager, str, UUID | None]:
+        """The model's handlers, tags, metadata and name merged with the call's
+        (one place for single runs and batches)."""
+        return configure(
             config,
             options,
             entries=self._cached.entries,
@@ -217,7 +221,17 @@ class BaseLanguageModel(BaseModel):
             metadata=self.metadata,
             name=self.model_name,
             extra=extra,
+            batch=batch,
         )
+
+    def _run(
+        self,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        mode: Literal["sync", "async"],
+        extra: tuple[Entry, ...] = (),
+    ) -> RunManager:
+        manager, name, run_id = self._configure(config, options, extra=extra)
         return manager.start_run(name=name, sender=self, run_id=run_id, mode=mode)
 
     def _batch(
@@ -235,15 +249,7 @@ class BaseLanguageModel(BaseModel):
         limit = max_concurrency(limit, config)
         stream = self._use_stream()
         calls = [self._call(i, stream) for i in inputs]
-        manager, name, _ = configure(
-            config,
-            options,
-            entries=self._cached.entries,
-            tags=self.tags,
-            metadata=self.metadata,
-            name=self.model_name,
-            batch=True,
-        )
+        manager, name, _ = self._configure(config, options, batch=True)
         return Batch(
             calls,
             manager,
