@@ -151,11 +151,9 @@ class StructuredOutput(Generic[M]):
         # Closed with this generator: a consumer that stops early ends the model's run now.
         with contextlib.closing(self._bound.stream(input, config, **kwargs)) as chunks:
             for chunk in chunks:
-                out = partial.feed(chunk)
-                if out is not None:
+                if (out := partial.feed(chunk)) is not None:
                     yield out
-        out = partial.finish()
-        if out is not None:
+        if (out := partial.finish()) is not None:
             yield out
 
     async def astream(
@@ -165,11 +163,9 @@ class StructuredOutput(Generic[M]):
         partial = _Partial(self)
         async with contextlib.aclosing(self._bound.astream(input, config, **kwargs)) as chunks:
             async for chunk in chunks:
-                out = partial.feed(chunk)
-                if out is not None:
+                if (out := partial.feed(chunk)) is not None:
                     yield out
-        out = partial.finish()
-        if out is not None:
+        if (out := partial.finish()) is not None:
             yield out
 
 
