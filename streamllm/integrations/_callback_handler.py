@@ -13,7 +13,7 @@ expected and dropped.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -122,37 +122,6 @@ class StreamLLMCallbackHandler(_Bridge, BaseCallbackHandler):
         if step is not None:
             self._send(step)
 
-    # LangChain's arguments go through as they come; Inbound's methods type them.
-    def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_llm_start(*args, **kwargs))
-
-    def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_chat_model_start(*args, **kwargs))
-
-    def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_llm_end(*args, **kwargs), True)
-
-    def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_llm_error(*args, **kwargs), True)
-
-    def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_chain_start(*args, **kwargs))
-
-    def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_chain_end(*args, **kwargs), True)
-
-    def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_chain_error(*args, **kwargs), True)
-
-    def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_tool_start(*args, **kwargs))
-
-    def on_tool_end(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_tool_end(*args, **kwargs), True)
-
-    def on_tool_error(self, *args: Any, **kwargs: Any) -> None:
-        self._send(self._in.on_tool_error(*args, **kwargs), True)
-
 
 class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
     """:class:`StreamLLMCallbackHandler` for async apps: streamllm's async handlers
@@ -195,32 +164,48 @@ class AsyncStreamLLMCallbackHandler(_Bridge, AsyncCallbackHandler):
         if step is not None:
             await self._send(step)
 
-    async def on_llm_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_llm_start(*args, **kwargs))
 
-    async def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_chat_model_start(*args, **kwargs))
+# LangChain's other hooks go through as they come (Inbound's methods type them):
+# one table, whether each hook ends its run, installed on both handlers below.
+_HOOKS = {
+    "on_llm_start": False,
+    "on_chat_model_start": False,
+    "on_llm_end": True,
+    "on_llm_error": True,
+    "on_chain_start": False,
+    "on_chain_end": True,
+    "on_chain_error": True,
+    "on_tool_start": False,
+    "on_tool_end": True,
+    "on_tool_error": True,
+}
 
-    async def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_llm_end(*args, **kwargs), True)
 
-    async def on_llm_error(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_llm_error(*args, **kwargs), True)
+def _forward(hook: str, terminal: bool) -> Callable[..., None]:
+    build = getattr(Inbound, hook)  # the plain function: no lookup by name per call
 
-    async def on_chain_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_chain_start(*args, **kwargs))
+    def forward(self: StreamLLMCallbackHandler, *args: Any, **kwargs: Any) -> None:
+        self._send(build(self._in, *args, **kwargs), terminal)
 
-    async def on_chain_end(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_chain_end(*args, **kwargs), True)
+    return forward
 
-    async def on_chain_error(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_chain_error(*args, **kwargs), True)
 
-    async def on_tool_start(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_tool_start(*args, **kwargs))
+def _aforward(hook: str, terminal: bool) -> Callable[..., Coroutine[Any, Any, None]]:
+    build = getattr(Inbound, hook)
 
-    async def on_tool_end(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_tool_end(*args, **kwargs), True)
+    async def forward(self: AsyncStreamLLMCallbackHandler, *args: Any, **kwargs: Any) -> None:
+        await self._send(build(self._in, *args, **kwargs), terminal)
 
-    async def on_tool_error(self, *args: Any, **kwargs: Any) -> None:
-        await self._send(self._in.on_tool_error(*args, **kwargs), True)
+    return forward
+
+
+for _cls, _make in (
+    (StreamLLMCallbackHandler, _forward),
+    (AsyncStreamLLMCallbackHandler, _aforward),
+):
+    for _hook, _terminal in _HOOKS.items():
+        _method: Any = _make(_hook, _terminal)
+        _method.__name__ = _hook
+        _method.__qualname__ = f"{_cls.__qualname__}.{_hook}"
+        setattr(_cls, _hook, _method)
+del _cls, _make, _hook, _terminal, _method
