@@ -142,6 +142,16 @@ class Inbound:
             return opened, run.build(ToolStart, {"tool_call_id": None, "args": FrozenDict()})
         return opened, run.start_event("unknown", None, None, {})
 
+    def _close(
+        self, kind: Kind, run_id: UUID, parent_run_id: UUID | None, tags: list[str] | None
+    ) -> tuple[OpenRun, BaseEvent | None] | None:
+        """An ending run, now closed (None when it had already ended), and its start if needed."""
+        opened, start = self._find(kind, run_id, parent_run_id, tags)
+        if opened is None:
+            return None
+        self.runs.close(run_id)
+        return opened, start
+
     def token(
         self, token: Any, chunk: Any, run_id: UUID, parent_run_id: UUID | None, tags: Any
     ) -> Step | None:
@@ -182,10 +192,10 @@ class Inbound:
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> Step | None:
-        opened, start = self._find("llm", run_id, parent_run_id, tags)
-        if opened is None:
+        found = self._close("llm", run_id, parent_run_id, tags)
+        if found is None:
             return None
-        self.runs.close(run_id)
+        opened, start = found
         first = _first_generation(response)
         text = opened.text(first.text if first is not None else "")
         usage, finish = usage_of(response), finish_reason(response)
@@ -274,10 +284,10 @@ class Inbound:
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> Step | None:
-        opened, start = self._find("chain", run_id, parent_run_id, tags)
-        if opened is None:
+        found = self._close("chain", run_id, parent_run_id, tags)
+        if found is None:
             return None
-        self.runs.close(run_id)
+        opened, start = found
         return _step(opened, start, opened.run.chain_end_event(jsonable(outputs)))
 
     def on_chain_error(
@@ -326,10 +336,10 @@ class Inbound:
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> Step | None:
-        opened, start = self._find("tool", run_id, parent_run_id, tags)
-        if opened is None:
+        found = self._close("tool", run_id, parent_run_id, tags)
+        if found is None:
             return None
-        self.runs.close(run_id)
+        opened, start = found
         # LangChain tools called with a ToolCall return a ToolMessage: its content is the output.
         value = output.content if isinstance(output, BaseMessage) else output
         return _step(opened, start, opened.run.build(ToolEnd, {"output": freeze(jsonable(value))}))
