@@ -180,19 +180,6 @@ def _count(source: Mapping[str, Any], *keys: str) -> int | None:
     return None
 
 
-def _usage(prompt: int | None, completion: int | None, total: int | None, **details: Any) -> Any:
-    extra = {k: v for k, v in details.items() if v is not None and k in TokenUsage.model_fields}
-    if total is None and prompt is not None and completion is not None:
-        total = prompt + completion
-    return TokenUsage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=total,
-        source="provider",
-        **extra,
-    )
-
-
 def usage_of(response: LCResult) -> TokenUsage | None:
     """Provider-reported usage: the message's ``usage_metadata``, else
     ``llm_output["token_usage"]`` (or ``["usage"]``); None when neither has it."""
@@ -203,10 +190,10 @@ def usage_of(response: LCResult) -> TokenUsage | None:
             meta.get("input_token_details") or {},
             meta.get("output_token_details") or {},
         )
-        return _usage(  # type: ignore[no-any-return]
+        return TokenUsage.of(
             _count(meta, "input_tokens"),
             _count(meta, "output_tokens"),
-            _count(meta, "total_tokens"),
+            total_tokens=_count(meta, "total_tokens"),
             cache_read_tokens=_count(inputs, "cache_read"),
             cache_write_tokens=_count(inputs, "cache_creation"),
             reasoning_tokens=_count(outputs, "reasoning"),
@@ -219,7 +206,7 @@ def usage_of(response: LCResult) -> TokenUsage | None:
             completion = _count(counts, "completion_tokens", "output_tokens")
             if prompt is None and completion is None:
                 continue
-            return _usage(prompt, completion, _count(counts, "total_tokens"))  # type: ignore[no-any-return]
+            return TokenUsage.of(prompt, completion, total_tokens=_count(counts, "total_tokens"))
     return None
 
 
