@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from streamllm.models import BaseLLM as BaseLLM
     from streamllm.models import CallOptions as CallOptions
     from streamllm.models import ChatAnthropic as ChatAnthropic
+    from streamllm.models import ChatOllama as ChatOllama
     from streamllm.models import ChatOpenAI as ChatOpenAI
     from streamllm.models import FakeChatModel as FakeChatModel
     from streamllm.models import FakeListLLM as FakeListLLM
@@ -204,6 +205,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "BaseLLM",
         "CallOptions",
         "ChatAnthropic",
+        "ChatOllama",
         "ChatOpenAI",
         "FakeChatModel",
         "FakeListLLM",

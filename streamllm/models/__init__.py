@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from streamllm.models.anthropic import ChatAnthropic
     from streamllm.models.http import HTTPProvider
     from streamllm.models.llamacpp import LlamaCpp
-    from streamllm.models.ollama import Ollama
+    from streamllm.models.ollama import ChatOllama, Ollama
     from streamllm.models.openai import ChatOpenAI, OpenAI
 
 _LAZY = {
     "ChatAnthropic": "streamllm.models.anthropic",
+    "ChatOllama": "streamllm.models.ollama",
     "ChatOpenAI": "streamllm.models.openai",
     "HTTPProvider": "streamllm.models.http",
     "LlamaCpp": "streamllm.models.llamacpp",
@@ -35,6 +36,7 @@ __all__ = [
     "BaseLLM",
     "CallOptions",
     "ChatAnthropic",
+    "ChatOllama",
     "ChatOpenAI",
     "FakeChatModel",
     "FakeListLLM",
