@@ -38,7 +38,7 @@ from streamllm.models._events import aevents, events
 from streamllm.models._run import TEXT, Call, Driver
 from streamllm.models.config import LLMInput, RunnableConfig, configure, max_concurrency
 from streamllm.outputs import TokenUsage
-from streamllm.request import Request, estimated_usage
+from streamllm.request import Outcome, Request, estimated_usage
 
 __all__ = ["BaseLanguageModel"]
 
@@ -263,15 +263,29 @@ class BaseLanguageModel(BaseModel):
 
     # -- running: the bodies of the Runnable methods ----------------------
 
+    def _open(
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        mode: Literal["sync", "async"],
+        stream: bool,
+        extra: tuple[Entry, ...] = (),
+    ) -> tuple[Call[Any], RunManager, Outcome]:
+        """What every run method starts with: the call, its run and the outcome to fill
+        (the call is built first: a bad input fails before any event)."""
+        return (
+            self._call(input, stream),
+            self._run(config, options, mode, extra),
+            self._driver.outcome(),
+        )
+
     def _invoke(
         self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
     ) -> Any:
         stream = self._use_stream()
-        call = self._call(input, stream)
-        run = self._run(config, options, "sync")
-        driver = self._driver
-        outcome = driver.outcome()
-        for _ in driver.drive(call, run, outcome, tokens=stream):
+        call, run, outcome = self._open(input, config, options, "sync", stream)
+        for _ in self._driver.drive(call, run, outcome, tokens=stream):
             pass
         return outcome.output()
 
@@ -279,11 +293,8 @@ class BaseLanguageModel(BaseModel):
         self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
     ) -> Any:
         stream = self._use_stream()
-        call = self._call(input, stream)
-        run = self._run(config, options, "async")
-        driver = self._driver
-        outcome = driver.outcome()
-        async for _ in driver.adrive(call, run, outcome, tokens=stream):
+        call, run, outcome = self._open(input, config, options, "async", stream)
+        async for _ in self._driver.adrive(call, run, outcome, tokens=stream):
             pass
         return outcome.output()
 
@@ -294,10 +305,8 @@ class BaseLanguageModel(BaseModel):
         options: Mapping[str, Any],
         extra: tuple[Entry, ...] = (),
     ) -> Generator[Any, None, None]:
-        driver = self._driver
-        call = self._call(input, True)
-        run = self._run(config, options, "sync", extra)
-        return driver.drive(call, run, driver.outcome(), tokens=True, chunks=True)
+        call, run, outcome = self._open(input, config, options, "sync", True, extra)
+        return self._driver.drive(call, run, outcome, tokens=True, chunks=True)
 
     def _astream_run(
         self,
@@ -306,10 +315,8 @@ class BaseLanguageModel(BaseModel):
         options: Mapping[str, Any],
         extra: tuple[Entry, ...] = (),
     ) -> AsyncGenerator[Any, None]:
-        driver = self._driver
-        call = self._call(input, True)
-        run = self._run(config, options, "async", extra)
-        return driver.adrive(call, run, driver.outcome(), tokens=True, chunks=True)
+        call, run, outcome = self._open(input, config, options, "async", True, extra)
+        return self._driver.adrive(call, run, outcome, tokens=True, chunks=True)
 
     def _events_run(
         self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
