@@ -47,7 +47,7 @@ async def _concurrent(lib: str, url: str, runs: int, n: int) -> int:
         )
 
         async def one() -> list[str]:
-            return [t async for t in model.astream("hi")]
+            return [c.text async for c in model.astream("hi") if c.text]
 
         close: Callable[[], Coroutine[Any, Any, None]] = model.aclose
     else:
