@@ -8,6 +8,7 @@ import pytest
 
 from tests.servers.fault_server import FaultServer
 from tests.servers.ollama_server import OllamaServer
+from tests.servers.vendor_server import VendorServer
 
 
 @pytest.fixture(scope="session")
@@ -22,5 +23,14 @@ def fault_server() -> Iterator[FaultServer]:
 def ollama_server() -> Iterator[OllamaServer]:
     """The Ollama look-alike (tests/servers/ollama_server.py)."""
     server = OllamaServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def vendor_server() -> Iterator[VendorServer]:
+    """Scripted chat answers in OpenAI's, Anthropic's and Ollama's wire formats
+    (tests/servers/vendor_server.py)."""
+    server = VendorServer().start()
     yield server
     server.stop()
