@@ -51,6 +51,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from streamllm.models.fake import FakeListLLM, split_words
     from streamllm.web import create_app
+    from streamllm.web.process import tune_gc
 
     words = " ".join(f"w{i}" for i in range(args.tokens))
 
@@ -76,7 +77,17 @@ def serve(args: argparse.Namespace) -> None:
         app, host=HOST, port=args.serve, log_level="warning", backlog=4096,
         timeout_graceful_shutdown=5,
     )  # fmt: skip
-    server = uvicorn.Server(config)
+    pauses = _gc_pauses()
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            # Here: uvicorn ends the process with the SIGTERM it caught once run() returns.
+            _report_gc(pauses)
+
+    server = Server(config)
+    if not args.default_gc:
+        tune_gc()  # as streamllm serve does
     if args.profile is None:
         server.run()
         return
@@ -87,6 +98,33 @@ def serve(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: server.handle_exit(signal.SIGTERM, None))
     profiler.runcall(server.run)
     profiler.dump_stats(args.profile)
+
+
+def _gc_pauses() -> list[tuple[int, float]]:
+    """Record the server's garbage collections (generation, seconds): a long one
+    holds every client back at once and shows in the latency's tail."""
+    pauses: list[tuple[int, float]] = []
+    began = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], time.perf_counter() - began[0]))
+
+    gc.callbacks.append(on_gc)
+    return pauses
+
+
+def _report_gc(pauses: list[tuple[int, float]]) -> None:
+    for gen in range(3):
+        took = [p for g, p in pauses if g == gen]
+        if took:
+            print(
+                f"server GC gen{gen}: {len(took)} collections, "
+                f"max {max(took) * 1000:.1f} ms, total {sum(took) * 1000:.0f} ms",
+                file=sys.stderr,
+            )
 
 
 def _chunk(text: str, finish: str | None = None) -> Any:
@@ -191,6 +229,7 @@ async def load(args: argparse.Namespace) -> int:
     cmd = [sys.executable, __file__, "--serve", str(port), "--tokens", str(args.tokens)]
     cmd += ["--delay", str(args.delay), "--stall", str(args.stall), "--runs", str(args.runs)]
     cmd += ["--stalled", str(args.stalled), "--warmup", str(args.warmup)]
+    cmd += ["--default-gc"] if args.default_gc else []
     if args.profile:
         cmd += ["--profile", args.profile]
     proc = subprocess.Popen(cmd, cwd=ROOT)  # noqa: ASYNC220 - starts before any load
@@ -343,6 +382,9 @@ def main() -> int:
     )
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SEED", "1")))
     parser.add_argument("--profile", metavar="FILE", help="cProfile the server into FILE")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="serve with CPython's GC settings (A/B)"
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -97,6 +97,7 @@ def serve(argv: Sequence[str]) -> int:
         import uvicorn
 
         from streamllm.web import create_app
+        from streamllm.web.process import tune_gc
     except ImportError:
         raise UsageError("serve needs the web extra: pip install 'streamllm[web]'") from None
     if not _is_loopback(args.host) and not args.token:
@@ -108,6 +109,7 @@ def serve(argv: Sequence[str]) -> int:
     bus = _bus(args.bus)  # a bad URL is found before a model is loaded
     model = build_model(args, _DEMO_ANSWER)
     app = create_app(model, bus, token=args.token, cors_origins=args.cors_origin)
+    tune_gc()  # the model and the app are built: their objects are never scanned again
     print(f"streamllm: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     # Open event streams last as long as their runs: on Ctrl-C, give them a few
     # seconds, then the runs are cancelled (each ends with its terminal event).
