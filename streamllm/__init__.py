@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     from streamllm.models import BaseLLM as BaseLLM
     from streamllm.models import CallOptions as CallOptions
     from streamllm.models import ChatAnthropic as ChatAnthropic
+    from streamllm.models import ChatLlamaCpp as ChatLlamaCpp
     from streamllm.models import ChatOllama as ChatOllama
     from streamllm.models import ChatOpenAI as ChatOpenAI
     from streamllm.models import FakeChatModel as FakeChatModel
@@ -205,6 +206,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "BaseLLM",
         "CallOptions",
         "ChatAnthropic",
+        "ChatLlamaCpp",
         "ChatOllama",
         "ChatOpenAI",
         "FakeChatModel",

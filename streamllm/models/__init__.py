@@ -1,6 +1,6 @@
 """Models: the Runnable base class and the providers.
 
-The HTTP providers and ``LlamaCpp`` load on first use, so importing
+The HTTP providers, ``LlamaCpp`` and ``ChatLlamaCpp`` load on first use, so importing
 ``streamllm`` does not import httpx's client stack until a provider is used.
 """
 
@@ -16,6 +16,7 @@ from streamllm.models.fake_chat import FakeChatModel
 
 if TYPE_CHECKING:
     from streamllm.models.anthropic import ChatAnthropic
+    from streamllm.models.chat_llamacpp import ChatLlamaCpp
     from streamllm.models.http import HTTPProvider
     from streamllm.models.llamacpp import LlamaCpp
     from streamllm.models.ollama import ChatOllama, Ollama
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "ChatAnthropic": "streamllm.models.anthropic",
+    "ChatLlamaCpp": "streamllm.models.chat_llamacpp",
     "ChatOllama": "streamllm.models.ollama",
     "ChatOpenAI": "streamllm.models.openai",
     "HTTPProvider": "streamllm.models.http",
@@ -36,6 +38,7 @@ __all__ = [
     "BaseLLM",
     "CallOptions",
     "ChatAnthropic",
+    "ChatLlamaCpp",
     "ChatOllama",
     "ChatOpenAI",
     "FakeChatModel",

@@ -115,7 +115,7 @@ def test_closing_the_stream_cancels_once(model: LlamaCpp) -> None:
     assert error.reason == "cancelled"
     assert error.partial.text == first
     assert not rec.of_type(LLMEnd)
-    assert not model._call_lock.locked()
+    assert not model._shared().lock.locked()
     assert model.invoke("Hi")
 
 
@@ -127,7 +127,7 @@ def test_dropping_the_stream_cancels_once(model: LlamaCpp) -> None:
     del stream
     gc.collect()
     assert [e.reason for e in rec.of_type(LLMError)] == ["cancelled"]
-    assert not model._call_lock.locked()
+    assert not model._shared().lock.locked()
 
 
 async def test_aclose_cancels_once_and_stops_the_worker(model: LlamaCpp) -> None:
@@ -139,7 +139,7 @@ async def test_aclose_cancels_once_and_stops_the_worker(model: LlamaCpp) -> None
     assert [e.reason for e in rec.of_type(LLMError)] == ["cancelled"]
     assert not rec.of_type(LLMEnd)
     assert not any(t.name == "streamllm-llamacpp" for t in threading.enumerate())
-    assert not model._call_lock.locked()
+    assert not model._shared().lock.locked()
 
 
 async def test_task_cancellation_cancels_once(model: LlamaCpp) -> None:
@@ -160,7 +160,7 @@ async def test_task_cancellation_cancels_once(model: LlamaCpp) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert [e.reason for e in rec.of_type(LLMError)] == ["cancelled"]
-    assert not model._call_lock.locked()
+    assert not model._shared().lock.locked()
 
 
 def test_concurrent_calls_are_serialised(model: LlamaCpp) -> None:
