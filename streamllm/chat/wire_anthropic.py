@@ -20,6 +20,7 @@ from streamllm.chat.inputs import Message
 from streamllm.chat.tools_schema import NamedTool, ToolChoice, ToolSpec
 
 __all__ = [
+    "AnthropicStream",
     "anthropic_deltas",
     "anthropic_messages",
     "anthropic_tool_choice",
@@ -80,6 +81,32 @@ def anthropic_deltas(frame: Mapping[str, Any]) -> list[ChatDelta]:
             out.append(ChatDelta("usage", counts=anthropic_usage(usage)))
         return out
     return []
+
+
+class AnthropicStream:
+    """:func:`anthropic_deltas` for one stream, minding the blocks that are not ours.
+
+    A ``server_tool_use`` block (web search, code execution: tools Anthropic
+    runs itself) streams ``input_json_delta`` like a client tool; without its
+    start those fragments would open a nameless tool call for the caller to
+    answer. Its deltas and stop are dropped here, as its start is.
+    """
+
+    __slots__ = ("_skipped",)
+
+    def __init__(self) -> None:
+        self._skipped: set[int] = set()
+
+    def deltas(self, frame: Mapping[str, Any]) -> list[ChatDelta]:
+        """The deltas in one stream event of this stream."""
+        skipped, index = self._skipped, frame.get("index")
+        starts = frame.get("type") == "content_block_start"
+        if skipped and not starts and type(index) is int and index in skipped:
+            return []
+        out = anthropic_deltas(frame)
+        if starts and not out and type(index) is int:
+            skipped.add(index)
+        return out
 
 
 def _start(index: int | None, block: Mapping[str, Any]) -> list[ChatDelta]:

@@ -7,7 +7,7 @@
 ``content_block_stop``, then ``message_delta`` (stop reason, cumulative
 output tokens) and ``message_stop``; ``ping`` may come at any time and
 ``error`` ends the stream. Frames become deltas through
-:func:`~streamllm.chat.wire_anthropic.anthropic_deltas`.
+:class:`~streamllm.chat.wire_anthropic.AnthropicStream`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.tools_schema import NamedTool, ToolChoice, ToolSpec
 from streamllm.chat.wire_anthropic import (
-    anthropic_deltas,
+    AnthropicStream,
     anthropic_messages,
     anthropic_tool_choice,
     anthropic_tools,
@@ -44,10 +44,11 @@ _MIN_THINKING = 1024
 
 @final
 class _Parser(FrameParser[ChatDelta]):
-    __slots__ = ()
+    __slots__ = ("_stream",)
 
     def __init__(self) -> None:
         super().__init__(SSEDecoder())
+        self._stream = AnthropicStream()
 
     def _frame(self, event: SSEEvent, out: list[ChatDelta]) -> None:
         frame = load_frame(event.data, "anthropic")
@@ -57,7 +58,7 @@ class _Parser(FrameParser[ChatDelta]):
         if kind == "message_stop":
             self.done = True
             return
-        out += anthropic_deltas(frame)
+        out += self._stream.deltas(frame)
 
     def end(self) -> list[ChatDelta]:
         if not self.done:

@@ -229,3 +229,22 @@ async def test_ollama_string_arguments_that_are_no_object(
     assert (invalid.name, invalid.args_text) == ("weather", bad)
     assert message.reasoning == REASONING
     check_chat_run(outcome.recorder.events)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_anthropic_server_tool_blocks_are_not_calls_to_answer(
+    vendor_server: VendorServer, mode: str
+) -> None:
+    """A web search Anthropic runs itself streams its input like a client tool's; it
+    is not a call for the caller to answer (nor a nameless invalid one)."""
+    script = vendor_server.serve(streams.anthropic_frames(server_tool=True))
+    model = anthropic(script, thinking=2048).bind_tools([weather])
+    try:
+        outcome = await run(model, mode)
+    finally:
+        await model.aclose()
+    check_outcome("anthropic", outcome)
+    assert outcome.message is not None
+    assert [c.id for c in outcome.message.tool_calls] == ["toolu_a"]
+    starts = [e for e in outcome.recorder.events if isinstance(e, BlockStart)]
+    assert [e.kind for e in starts] == ["reasoning", "text", "tool_call", "tool_call"]

@@ -111,10 +111,29 @@ def _tool_use(index: int, call: tuple[str, str], parts: tuple[str, ...]) -> list
     ]
 
 
-def anthropic_frames() -> list[dict[str, Any]]:
+def server_tool_blocks(index: int) -> list[dict[str, Any]]:
+    """A web search Anthropic runs itself: a ``server_tool_use`` block whose input
+    streams as ``input_json_delta`` like a client tool's, then its result block."""
+    use = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}
+    result = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}
+    return [
+        _block(index, use),
+        _delta(index, "input_json_delta", partial_json='{"query": '),
+        _delta(index, "input_json_delta", partial_json='"weather Paris"}'),
+        _stop(index),
+        _block(index + 1, result),
+        _stop(index + 1),
+    ]
+
+
+def anthropic_frames(server_tool: bool = False) -> list[dict[str, Any]]:
     """message_start (cached input counts), a thinking block (thinking_delta, then
     signature_delta), a text block, two tool_use blocks (the second's input an
-    array), message_delta (stop_reason tool_use, output tokens), message_stop."""
+    array), message_delta (stop_reason tool_use, output tokens), message_stop.
+
+    ``server_tool`` puts a server tool's blocks (:func:`server_tool_blocks`) after
+    the text, numbered on the wire as Anthropic numbers every block."""
+    shift = 2 if server_tool else 0
     message: dict[str, Any] = {
         "id": "msg_01",
         "type": "message",
@@ -135,8 +154,9 @@ def anthropic_frames() -> list[dict[str, Any]]:
         _block(1, {"type": "text", "text": ""}),
         *(_delta(1, "text_delta", text=t) for t in TEXT),
         _stop(1),
-        *_tool_use(2, ("toolu_a", "weather"), GOOD_ARGS),
-        *_tool_use(3, ("toolu_b", "weather"), ANTHROPIC_BAD_ARGS),
+        *(server_tool_blocks(2) if server_tool else []),
+        *_tool_use(2 + shift, ("toolu_a", "weather"), GOOD_ARGS),
+        *_tool_use(3 + shift, ("toolu_b", "weather"), ANTHROPIC_BAD_ARGS),
         {
             "type": "message_delta",
             "delta": {"stop_reason": "tool_use", "stop_sequence": None},
