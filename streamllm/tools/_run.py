@@ -10,32 +10,25 @@ from the global and scoped lists (they merge those themselves).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
-from contextvars import Token
 from typing import Any, final
 
-from streamllm.callbacks.context import (
-    ParentRun,
-    global_entries,
-    reset_parent,
-    scoped_entries,
-    set_parent,
-)
-from streamllm.callbacks.manager import CallbackManager, reason_for
+from streamllm.callbacks.context import ParentRun, global_entries, scoped_entries, set_parent
+from streamllm.callbacks.lifecycle import RunLifecycle
+from streamllm.callbacks.manager import CallbackManager
 from streamllm.callbacks.run import Mode
-from streamllm.errors import HandlerError
+from streamllm.events import Reason
 from streamllm.tools._events import end_event, error_event, start_event
 
 __all__ = ["ToolRun"]
 
 
 @final
-class ToolRun:
-    """One tool run: its run manager, the parent it sets around the function,
-    and the decisions the sync and async shells share."""
+class ToolRun(RunLifecycle):
+    """One tool run: its run manager and the parent it sets around the function
+    (the terminal rule is :class:`~streamllm.callbacks.lifecycle.RunLifecycle`'s)."""
 
-    __slots__ = ("_args", "_call_id", "_manager", "_token", "run")
+    __slots__ = ("_args", "_call_id", "_manager")
 
     def __init__(
         self,
@@ -51,7 +44,7 @@ class ToolRun:
         self._manager = manager
         self._call_id = call_id
         self._args = args
-        self._token: Token[ParentRun | None] | None = None
+        self._token = None
 
     # -- the parent contextvar, around the function only --------------------
 
@@ -60,75 +53,23 @@ class ToolRun:
         entries = manager.entries
         if entries:
             outer = global_entries() + scoped_entries()
-            if outer:  # entries are compared by identity (Entry has no __eq__)
+            if outer is entries:  # only global and scoped handlers: none to pass down
+                entries = ()
+            elif outer:  # entries are compared by identity (Entry has no __eq__)
                 entries = tuple(e for e in entries if e not in outer)
         parent = ParentRun(run.run_id, run.trace_id, entries, manager.tags, manager.metadata)
         self._token = set_parent(parent)
 
-    def exit(self) -> None:
-        token, self._token = self._token, None
-        if token is not None:
-            reset_parent(token)
+    # -- its events -------------------------------------------------------------
 
-    # -- the decisions, shared by both shells --------------------------------
+    def _start_event(self) -> Any:
+        return start_event(self.run, self._call_id, self._args)
 
-    def _failure(self, exc: BaseException) -> tuple[Any, bool]:
-        """The error event for ``exc`` and whether a handler failing on it may
-        replace ``exc`` for the caller (never in place of cancellation)."""
-        if isinstance(exc, HandlerError):
-            self.run.clear_failure()
-        reason = reason_for(exc)
-        return error_event(self.run, exc, reason), reason == "failed"
-
-    def _start_failed(self, exc: HandlerError) -> Any:
-        self.run.clear_failure()
-        return error_event(self.run, exc, "failed")
-
-    # -- sync shell -----------------------------------------------------------
-
-    def start(self) -> None:
-        """Send ``ToolStart``; a ``raise_error`` handler failing on it ends the run."""
-        run = self.run
-        try:
-            run.emit(start_event(run, self._call_id, self._args))
-        except HandlerError as exc:
-            with contextlib.suppress(HandlerError):  # the first failure is the one raised
-                run.finish(self._start_failed(exc))
-            raise
+    def _error_event(self, exc: BaseException, reason: Reason) -> Any:
+        return error_event(self.run, exc, reason)
 
     def end(self, output: Any) -> None:
         self.run.finish(end_event(self.run, output))
 
-    def fail(self, exc: BaseException) -> None:
-        if self.run.done:
-            return
-        event, may_replace = self._failure(exc)
-        try:
-            self.run.finish(event)
-        except HandlerError as handler_exc:
-            if may_replace:
-                raise handler_exc from exc
-
-    # -- async shell ----------------------------------------------------------
-
-    async def astart(self) -> None:
-        run = self.run
-        try:
-            await run.aemit(start_event(run, self._call_id, self._args))
-        except HandlerError as exc:
-            with contextlib.suppress(HandlerError):
-                await run.afinish(self._start_failed(exc))
-            raise
-
     async def aend(self, output: Any) -> None:
         await self.run.afinish(end_event(self.run, output))
-
-    async def afail(self, exc: BaseException) -> None:
-        if self.run.done:
-            return
-        event, may_replace = self._failure(exc)
-        try:
-            await self.run.afinish(event)
-        except HandlerError as handler_exc:
-            if may_replace:
-                raise handler_exc from exc
