@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Unpack, overload
 
 from streamllm.models._batch import Batch, arun_batch, run_batch
+from streamllm.models._stop import Stop
 from streamllm.models.config import CallOptions, LLMInput, RunnableConfig
 from streamllm.outputs import LLMResult
 
@@ -34,6 +35,7 @@ class BatchMethods(Generic[Out]):
             *,
             need_result: bool,
             return_exceptions: bool,
+            stop: Stop | None = None,
         ) -> Batch: ...
 
     def generate(
@@ -42,11 +44,18 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         **kwargs: Unpack[CallOptions],
     ) -> LLMResult:
         """Run many inputs, one run each, and return one result with their usage summed."""
         batch = self._batch(
-            prompts, config, kwargs, max_concurrency, need_result=True, return_exceptions=False
+            prompts,
+            config,
+            kwargs,
+            max_concurrency,
+            need_result=True,
+            return_exceptions=False,
+            stop=stop,
         )
         return LLMResult.combine(run_batch(batch, self))
 
@@ -56,11 +65,18 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         **kwargs: Unpack[CallOptions],
     ) -> LLMResult:
         """Async :meth:`generate`."""
         batch = self._batch(
-            prompts, config, kwargs, max_concurrency, need_result=True, return_exceptions=False
+            prompts,
+            config,
+            kwargs,
+            max_concurrency,
+            need_result=True,
+            return_exceptions=False,
+            stop=stop,
         )
         return LLMResult.combine(await arun_batch(batch, self))
 
@@ -71,6 +87,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: Literal[False] = False,
         **kwargs: Unpack[CallOptions],
     ) -> list[Out]: ...
@@ -82,6 +99,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: Literal[True],
         **kwargs: Unpack[CallOptions],
     ) -> list[Out | BaseException]: ...
@@ -92,6 +110,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: bool = False,
         **kwargs: Unpack[CallOptions],
     ) -> list[Out] | list[Out | BaseException]:
@@ -109,6 +128,7 @@ class BatchMethods(Generic[Out]):
             max_concurrency,
             need_result=False,
             return_exceptions=return_exceptions,
+            stop=stop,
         )
         return run_batch(batch, self)
 
@@ -119,6 +139,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: Literal[False] = False,
         **kwargs: Unpack[CallOptions],
     ) -> list[Out]: ...
@@ -130,6 +151,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: Literal[True],
         **kwargs: Unpack[CallOptions],
     ) -> list[Out | BaseException]: ...
@@ -140,6 +162,7 @@ class BatchMethods(Generic[Out]):
         config: RunnableConfig | None = None,
         *,
         max_concurrency: int | None = None,
+        stop: Stop | None = None,
         return_exceptions: bool = False,
         **kwargs: Unpack[CallOptions],
     ) -> list[Out] | list[Out | BaseException]:
@@ -151,5 +174,6 @@ class BatchMethods(Generic[Out]):
             max_concurrency,
             need_result=False,
             return_exceptions=return_exceptions,
+            stop=stop,
         )
         return await arun_batch(batch, self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import Any, ClassVar, Literal, final
+from typing import Any, ClassVar, Literal, Self, Unpack, final
 from uuid import UUID
 
 from pydantic import (
@@ -34,9 +34,19 @@ from streamllm.errors import ConfigurationError
 from streamllm.events import Event
 from streamllm.messages import Message, to_messages
 from streamllm.models._batch import Batch
+from streamllm.models._binding import bindable, check_bind, config_error
 from streamllm.models._events import aevents, events
 from streamllm.models._run import TEXT, Call, Driver
-from streamllm.models.config import LLMInput, RunnableConfig, configure, max_concurrency
+from streamllm.models._stop import Stop, check_stop, stopped
+from streamllm.models.config import (
+    LLMInput,
+    RunnableConfig,
+    check_bound_config,
+    check_version,
+    configure,
+    max_concurrency,
+    merge_configs,
+)
 from streamllm.outputs import TokenUsage
 from streamllm.request import Outcome, Request, estimated_usage
 
@@ -49,20 +59,13 @@ _NOT_PARAMS = frozenset({"callbacks", "tags", "metadata", "streaming"})
 class _ModelCache:
     """Per-model values derived from its fields, recomputed when a field changes."""
 
-    __slots__ = ("entries", "params")
+    __slots__ = ("config", "entries", "params")
 
     def __init__(self) -> None:
         self.entries: tuple[Entry, ...] = ()
         self.params: dict[str, Any] | None = None
-
-
-def _config_error(exc: ValidationError, cls: type) -> ConfigurationError:
-    details = "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
-    )
-    error = ConfigurationError(f"invalid {cls.__name__} parameters: {details}")
-    error.__cause__ = exc
-    return error
+        #: The config :meth:`BaseLanguageModel.with_config` bound, under every call's.
+        self.config: RunnableConfig | None = None
 
 
 class BaseLanguageModel(BaseModel):
@@ -103,7 +106,7 @@ class BaseLanguageModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise _config_error(exc, type(self)) from exc
+            raise config_error(exc, type(self)) from exc
 
     def model_post_init(self, context: Any, /) -> None:
         self._cached.entries = resolve_all(self.callbacks)
@@ -117,7 +120,7 @@ class BaseLanguageModel(BaseModel):
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
-            raise _config_error(exc, type(self)) from exc
+            raise config_error(exc, type(self)) from exc
         if not name.startswith("_"):
             self._cached.params = None
             if name == "callbacks":
@@ -138,9 +141,37 @@ class BaseLanguageModel(BaseModel):
         return value
 
     def _copy_with(self, **fields: Any) -> Any:
-        """A copy of this model with ``fields`` replaced (validated), its own cache."""
+        """A copy of this model with ``fields`` replaced (validated), its own cache,
+        the config bound by :meth:`with_config`, and what :meth:`_share_with` shares."""
         data = {name: getattr(self, name) for name in type(self).model_fields}
-        return type(self)(**{**data, **fields})
+        copy = type(self)(**{**data, **fields})
+        copy._cached.config = self._cached.config
+        self._share_with(copy)
+        return copy
+
+    def _share_with(self, copy: Any) -> None:
+        """Hand ``copy`` (a bound copy: only generation parameters, tools or the
+        config differ) the resources it can share, such as HTTP clients."""
+
+    def bind(self, **params: Any) -> Self:
+        """A copy of this model whose every call uses these generation parameters
+        (``model.bind(stop=["\\n"], temperature=0)``), checked now as the
+        constructor checks them: an unknown name or a wrong value is a
+        :class:`ConfigurationError` naming it. A per-call ``stop=`` still wins."""
+        check_bind(type(self), params, bindable(type(self), _NOT_PARAMS))
+        return self._copy_with(**params)  # type: ignore[no-any-return]
+
+    def with_config(
+        self, config: RunnableConfig | None = None, **kwargs: Unpack[RunnableConfig]
+    ) -> Self:
+        """A copy of this model whose every call merges ``config`` (and ``kwargs``)
+        under the call's own, as LangChain's ``merge_configs``: callbacks and tags
+        add up, metadata merges, the call's ``run_name`` wins. Checked now."""
+        bound = check_bound_config(config, kwargs)
+        copy = self._copy_with()
+        base = self._cached.config
+        copy._cached.config = bound if base is None else merge_configs(base, bound)
+        return copy  # type: ignore[no-any-return]
 
     # -- what providers override ----------------------------------------
 
@@ -183,6 +214,10 @@ class BaseLanguageModel(BaseModel):
         return estimated_usage(self.get_num_tokens(request.input_text()), self.get_num_tokens(text))
 
     # -- preparing a call -------------------------------------------------
+
+    def _bound(self, config: RunnableConfig | None) -> RunnableConfig | None:
+        base = self._cached.config
+        return config if base is None else merge_configs(base, config)
 
     def _request(self, input: LLMInput) -> Request:
         if isinstance(input, str):
@@ -231,7 +266,7 @@ class BaseLanguageModel(BaseModel):
         mode: Literal["sync", "async"],
         extra: tuple[Entry, ...] = (),
     ) -> RunManager:
-        manager, name, run_id = self._configure(config, options, extra=extra)
+        manager, name, run_id = self._configure(self._bound(config), options, extra=extra)
         return manager.start_run(name=name, sender=self, run_id=run_id, mode=mode)
 
     def _batch(
@@ -243,12 +278,15 @@ class BaseLanguageModel(BaseModel):
         *,
         need_result: bool,
         return_exceptions: bool,
+        stop: Stop | None = None,
     ) -> Batch:
         if isinstance(inputs, str):
             raise ConfigurationError("batch takes a list of inputs, not one string")
+        config = self._bound(config)
         limit = max_concurrency(limit, config)
+        stop_list = None if stop is None else check_stop(stop)
         stream = self._use_stream()
-        calls = [self._call(i, stream) for i in inputs]
+        calls = [stopped(self._call(i, stream), stop_list) for i in inputs]
         manager, name, _ = self._configure(config, options, batch=True)
         return Batch(
             calls,
@@ -271,29 +309,39 @@ class BaseLanguageModel(BaseModel):
         mode: Literal["sync", "async"],
         stream: bool,
         extra: tuple[Entry, ...] = (),
+        stop: Stop | None = None,
     ) -> tuple[Call[Any], RunManager, Outcome]:
         """What every run method starts with: the call, its run and the outcome to fill
-        (the call is built first: a bad input fails before any event)."""
+        (the call is built first: a bad input or ``stop`` fails before any event)."""
+        stop_list = None if stop is None else check_stop(stop)
         return (
-            self._call(input, stream),
+            stopped(self._call(input, stream), stop_list),
             self._run(config, options, mode, extra),
             self._driver.outcome(),
         )
 
     def _invoke(
-        self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        stop: Stop | None = None,
     ) -> Any:
         stream = self._use_stream()
-        call, run, outcome = self._open(input, config, options, "sync", stream)
+        call, run, outcome = self._open(input, config, options, "sync", stream, stop=stop)
         for _ in self._driver.drive(call, run, outcome, tokens=stream):
             pass
         return outcome.output()
 
     async def _ainvoke(
-        self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        stop: Stop | None = None,
     ) -> Any:
         stream = self._use_stream()
-        call, run, outcome = self._open(input, config, options, "async", stream)
+        call, run, outcome = self._open(input, config, options, "async", stream, stop=stop)
         async for _ in self._driver.adrive(call, run, outcome, tokens=stream):
             pass
         return outcome.output()
@@ -304,8 +352,9 @@ class BaseLanguageModel(BaseModel):
         config: RunnableConfig | None,
         options: Mapping[str, Any],
         extra: tuple[Entry, ...] = (),
+        stop: Stop | None = None,
     ) -> Generator[Any, None, None]:
-        call, run, outcome = self._open(input, config, options, "sync", True, extra)
+        call, run, outcome = self._open(input, config, options, "sync", True, extra, stop)
         return self._driver.drive(call, run, outcome, tokens=True, chunks=True)
 
     def _astream_run(
@@ -314,19 +363,31 @@ class BaseLanguageModel(BaseModel):
         config: RunnableConfig | None,
         options: Mapping[str, Any],
         extra: tuple[Entry, ...] = (),
+        stop: Stop | None = None,
     ) -> AsyncGenerator[Any, None]:
-        call, run, outcome = self._open(input, config, options, "async", True, extra)
+        call, run, outcome = self._open(input, config, options, "async", True, extra, stop)
         return self._driver.adrive(call, run, outcome, tokens=True, chunks=True)
 
     def _events_run(
-        self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        stop: Stop | None = None,
     ) -> Generator[Event, None, None]:
         buffer: deque[Event] = deque()
-        return events(self._stream_run(input, config, options, (resolve(buffer.append),)), buffer)
+        run = self._stream_run(input, config, options, (resolve(buffer.append),), stop)
+        return events(run, buffer)
 
     def _aevents_run(
-        self, input: LLMInput, config: RunnableConfig | None, options: Mapping[str, Any]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None,
+        options: Mapping[str, Any],
+        stop: Stop | None = None,
+        version: str = "v2",
     ) -> AsyncGenerator[Event, None]:
+        check_version(version)
         buffer: deque[Event] = deque()
-        run = self._astream_run(input, config, options, (resolve(buffer.append),))
+        run = self._astream_run(input, config, options, (resolve(buffer.append),), stop)
         return aevents(run, buffer)

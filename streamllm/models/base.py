@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
-from typing import Unpack
+from typing import Literal, Unpack
 
 from streamllm.events import Event
 from streamllm.models._batch_methods import BatchMethods
 from streamllm.models._model import BaseLanguageModel
 from streamllm.models._run import Call
+from streamllm.models._stop import Stop
 from streamllm.models.config import CallOptions, LLMInput, RunnableConfig
 from streamllm.outputs import GenerationChunk
 from streamllm.request import Request
@@ -100,50 +101,81 @@ class BaseLLM(BaseLanguageModel, BatchMethods[str]):
     # -- the Runnable methods ---------------------------------------------
 
     def invoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> str:
         """Run the model on one input and return its text.
 
         With ``streaming=True`` (or a provider that only streams), every token
         fires ``on_llm_new_token`` on the way.
         """
-        return self._invoke(input, config, kwargs)  # type: ignore[no-any-return]
+        return self._invoke(input, config, kwargs, stop)  # type: ignore[no-any-return]
 
     async def ainvoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> str:
         """Async :meth:`invoke`."""
-        return await self._ainvoke(input, config, kwargs)  # type: ignore[no-any-return]
+        return await self._ainvoke(input, config, kwargs, stop)  # type: ignore[no-any-return]
 
     def stream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> Generator[str, None, None]:
         """Yield the response token by token.
 
         The iterator ends its run with exactly one terminal event, also when it
         is closed early or garbage collected (then ``LLMError(reason="cancelled")``).
         """
-        return self._stream_run(input, config, kwargs)
+        return self._stream_run(input, config, kwargs, (), stop)
 
     def astream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AsyncGenerator[str, None]:
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
-        return self._astream_run(input, config, kwargs)
+        return self._astream_run(input, config, kwargs, (), stop)
 
     def stream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> Generator[Event, None, None]:
         """Yield the run's typed events, in order, as the model streams.
 
         The events are produced as the consumer pulls: a slow consumer holds
         the model back, and nothing is dropped.
         """
-        return self._events_run(input, config, kwargs)
+        return self._events_run(input, config, kwargs, stop)
 
     def astream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        version: Literal["v2"] = "v2",
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AsyncGenerator[Event, None]:
         """Async :meth:`stream_events`."""
-        return self._aevents_run(input, config, kwargs)
+        return self._aevents_run(input, config, kwargs, stop, version)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, Unpack
 
 from pydantic import BaseModel
 
@@ -38,6 +38,7 @@ from streamllm.models._batch_methods import BatchMethods
 from streamllm.models._chat_run import CHAT
 from streamllm.models._model import BaseLanguageModel
 from streamllm.models._run import Call
+from streamllm.models._stop import Stop
 from streamllm.models.config import CallOptions, LLMInput, RunnableConfig
 from streamllm.request import Request
 
@@ -176,23 +177,38 @@ class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
     # -- the Runnable methods ---------------------------------------------
 
     def invoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AIMessage:
         """Run the model on one input and return its message.
 
         With ``streaming=True`` (or a provider that only streams), every block
         fires its events on the way.
         """
-        return self._invoke(input, config, kwargs)  # type: ignore[no-any-return]
+        return self._invoke(input, config, kwargs, stop)  # type: ignore[no-any-return]
 
     async def ainvoke(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AIMessage:
         """Async :meth:`invoke`."""
-        return await self._ainvoke(input, config, kwargs)  # type: ignore[no-any-return]
+        return await self._ainvoke(input, config, kwargs, stop)  # type: ignore[no-any-return]
 
     def stream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> Generator[AIMessageChunk, None, None]:
         """Yield the message chunk by chunk; ``sum(chunks)`` is the message.
 
@@ -201,23 +217,39 @@ class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
         yielded, so the sum is the whole message. Exactly one terminal event
         per run, also when the iterator is closed early or garbage collected.
         """
-        return self._stream_run(input, config, kwargs)
+        return self._stream_run(input, config, kwargs, (), stop)
 
     def astream(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AsyncGenerator[AIMessageChunk, None]:
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
-        return self._astream_run(input, config, kwargs)
+        return self._astream_run(input, config, kwargs, (), stop)
 
     def stream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> Generator[Event, None, None]:
         """Yield the run's typed events (block events included), in order."""
-        return self._events_run(input, config, kwargs)
+        return self._events_run(input, config, kwargs, stop)
 
     def astream_events(
-        self, input: LLMInput, config: RunnableConfig | None = None, **kwargs: Unpack[CallOptions]
+        self,
+        input: LLMInput,
+        config: RunnableConfig | None = None,
+        *,
+        version: Literal["v2"] = "v2",
+        stop: Stop | None = None,
+        **kwargs: Unpack[CallOptions],
     ) -> AsyncGenerator[Event, None]:
         """Async :meth:`stream_events`."""
-        return self._aevents_run(input, config, kwargs)
+        return self._aevents_run(input, config, kwargs, stop, version)

@@ -18,7 +18,16 @@ from streamllm.chat.inputs import ChatInput
 from streamllm.chat.message import AIMessage
 from streamllm.errors import ConfigurationError
 
-__all__ = ["CallOptions", "LLMInput", "RunnableConfig", "configure", "max_concurrency"]
+__all__ = [
+    "CallOptions",
+    "LLMInput",
+    "RunnableConfig",
+    "check_bound_config",
+    "check_version",
+    "configure",
+    "max_concurrency",
+    "merge_configs",
+]
 
 #: One input of a call: a prompt, or a conversation: ``Message`` models,
 #: ``{"role", "content"}`` dicts, ``(role, content)`` tuples, ``AIMessage``\ s.
@@ -37,8 +46,9 @@ class CallOptions(TypedDict, total=False):
 
 class RunnableConfig(CallOptions, total=False):
     """The ``config`` argument, as in LangChain. ``max_concurrency`` applies to
-    ``batch``/``generate``; ``configurable`` and ``recursion_limit`` are
-    accepted (LangChain code passes them) and have no effect here."""
+    ``batch``/``generate`` (a single run accepts it and has nothing to limit);
+    ``configurable`` and ``recursion_limit`` are accepted (LangChain code
+    passes them) and have no effect here."""
 
     max_concurrency: int | None
     configurable: dict[str, Any]
@@ -47,8 +57,7 @@ class RunnableConfig(CallOptions, total=False):
 
 _CALL_KEYS = frozenset(CallOptions.__annotations__)
 _IGNORED_KEYS = frozenset({"configurable", "recursion_limit"})
-_CONFIG_KEYS = _CALL_KEYS | _IGNORED_KEYS
-_BATCH_CONFIG_KEYS = _CONFIG_KEYS | {"max_concurrency"}
+_CONFIG_KEYS = _CALL_KEYS | _IGNORED_KEYS | {"max_concurrency"}
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -92,7 +101,7 @@ def configure(
     if config is None and not options and not extra and not tags and not metadata:
         return CallbackManager.configure(inheritable=entries), name, None
     merged = _mapping(config, "config")
-    _check_keys(set(merged), _BATCH_CONFIG_KEYS if batch else _CONFIG_KEYS, "config")
+    _check_keys(set(merged), _CONFIG_KEYS, "config")
     _check_keys(set(options), _CALL_KEYS, "keyword")
     callbacks = resolve_all(merged.get("callbacks")) + resolve_all(options.get("callbacks"))
     all_tags = check_tags(tags) + check_tags(merged.get("tags")) + check_tags(options.get("tags"))
@@ -104,6 +113,8 @@ def configure(
         }
     )
     run_name = options.get("run_name") or merged.get("run_name") or name
+    if not isinstance(run_name, str):
+        raise ConfigurationError(f"run_name must be a string, not {type(run_name).__name__}")
     run_id = _run_id(options.get("run_id") or merged.get("run_id"))
     if batch and run_id is not None:
         raise ConfigurationError("run_id applies to one run; batch starts several")
@@ -113,7 +124,7 @@ def configure(
         tags=tuple(dict.fromkeys(all_tags)),
         metadata=all_metadata,
     )
-    return manager, str(run_name), run_id
+    return manager, run_name, run_id
 
 
 def max_concurrency(argument: int | None, config: RunnableConfig | None) -> int | None:
@@ -125,3 +136,48 @@ def max_concurrency(argument: int | None, config: RunnableConfig | None) -> int 
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ConfigurationError(f"max_concurrency must be a positive integer, not {limit!r}")
     return limit
+
+
+def merge_configs(base: RunnableConfig, config: RunnableConfig | None) -> RunnableConfig:
+    """``config`` over ``base`` (a model's :meth:`with_config` under a call's), as
+    LangChain's ``merge_configs``: callbacks and tags add up, metadata and
+    ``configurable`` merge (the call's values win), any other key the call
+    sets replaces the base's."""
+    if not config:
+        return base
+    merged: dict[str, Any] = dict(base)
+    for key, value in _mapping(config, "config").items():
+        old = merged.get(key)
+        if value is None or old is None:
+            merged[key] = old if value is None else value
+        elif key in ("callbacks", "tags"):
+            merged[key] = [*_listed(old, key), *_listed(value, key)]
+        elif key in ("metadata", "configurable"):
+            merged[key] = {**_mapping(old, key), **_mapping(value, key)}
+        else:
+            merged[key] = value
+    return merged  # type: ignore[return-value]
+
+
+def _listed(value: Any, key: str) -> list[Any]:
+    if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
+        raise ConfigurationError(f"{key} must be a list, not {type(value).__name__}")
+    return list(value)
+
+
+def check_bound_config(config: RunnableConfig | None, options: Mapping[str, Any]) -> RunnableConfig:
+    """The config :meth:`with_config` binds (``options`` over ``config``),
+    checked now as a call would check it, so a mistake is an error at bind time."""
+    merged = merge_configs(dict(_mapping(config, "config")), options)  # type: ignore[arg-type]
+    if merged.get("run_id") is not None:
+        raise ConfigurationError("run_id applies to one run: pass it per call, not to with_config")
+    configure(merged, {}, entries=(), tags=None, metadata=None, name="", batch=True)
+    max_concurrency(None, merged)
+    return merged
+
+
+def check_version(version: object) -> None:
+    """``astream_events(version=...)``: LangChain's current ``"v2"`` is the one
+    accepted (what it yields is streamllm's typed events either way)."""
+    if version != "v2":
+        raise ConfigurationError(f"astream_events supports version='v2' only, not {version!r}")

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field, PrivateAttr
 
+from streamllm.models._stop import cut_at_stop
 from streamllm.models.base import BaseLLM
 from streamllm.outputs import GenerationChunk, TokenUsage
 from streamllm.request import Request
@@ -42,12 +43,15 @@ class _FakeBase(BaseLLM):
     # annotation, and itertools.count is not subscriptable at run time.
     _counter: Iterator[int] = PrivateAttr(default_factory=itertools.count)
 
-    def _next(self) -> list[str]:
+    def _next(self, request: Request) -> list[str]:
         # next() on itertools.count is atomic: safe from many threads. The
         # private slot is read directly: pydantic's __getattr__ costs ~0.5 µs.
         counter = self.__pydantic_private__["_counter"]  # type: ignore[index]
         response = self.responses[next(counter) % len(self.responses)]
-        return split_words(response) if isinstance(response, str) else response
+        tokens = split_words(response) if isinstance(response, str) else response
+        stop = request.params.get("stop")
+        # Cut at the first stop sequence, as a provider stops generating there.
+        return cut_at_stop(tokens, stop) if stop else tokens
 
     def _final(self, text: str = "") -> GenerationChunk:
         return GenerationChunk(text, finish_reason="stop", usage=self.usage)
@@ -69,7 +73,7 @@ class FakeListLLM(_FakeBase):
 
     def _stream(self, request: Request) -> Iterator[GenerationChunk]:
         delay = self.delay
-        for token in self._next():
+        for token in self._next(request):
             if delay:
                 time.sleep(delay)
             yield GenerationChunk(token)
@@ -77,7 +81,7 @@ class FakeListLLM(_FakeBase):
 
     async def _astream(self, request: Request) -> AsyncIterator[GenerationChunk]:
         delay = self.delay
-        for token in self._next():
+        for token in self._next(request):
             if delay:
                 await asyncio.sleep(delay)
             yield GenerationChunk(token)
@@ -89,7 +93,7 @@ class FakeNonStreamingLLM(_FakeBase):
     one chunk, as the seed describes for providers that do not stream."""
 
     def _generate(self, request: Request) -> GenerationChunk:
-        return self._final("".join(self._next()))
+        return self._final("".join(self._next(request)))
 
     async def _agenerate(self, request: Request) -> GenerationChunk:
         return self._generate(request)

@@ -16,6 +16,7 @@ from streamllm.chat.blocks import Block, ReasoningBlock, TextBlock
 from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.message import AIMessage
 from streamllm.chat.script import deltas_for
+from streamllm.models._stop import cut_deltas
 from streamllm.models.chat import BaseChatModel
 from streamllm.request import Request
 from streamllm.usage import FinishReason, TokenUsage
@@ -134,22 +135,25 @@ class FakeChatModel(BaseChatModel):
             message = message.model_copy(update={"usage": self.usage})
         return deltas_for(message, args_fragment=self.args_fragment, interleave=self.interleave)
 
-    def _next(self) -> tuple[ChatDelta, ...]:
+    def _next(self, request: Request) -> Sequence[ChatDelta]:
         # next() on itertools.count is atomic: safe from many threads.
         counter = self.__pydantic_private__["_counter"]  # type: ignore[index]
         scripts = self.__pydantic_private__["_scripts"]  # type: ignore[index]
-        return scripts[next(counter) % len(scripts)]  # type: ignore[no-any-return]
+        script: tuple[ChatDelta, ...] = scripts[next(counter) % len(scripts)]
+        stop = request.params.get("stop")
+        # Cut at the first stop sequence, as a provider stops generating there.
+        return cut_deltas(script, stop) if stop else script
 
     def _stream(self, request: Request) -> Iterator[ChatDelta]:
         delay = self.delay
-        for delta in self._next():
+        for delta in self._next(request):
             if delay:
                 time.sleep(delay)
             yield delta
 
     async def _astream(self, request: Request) -> AsyncIterator[ChatDelta]:
         delay = self.delay
-        for delta in self._next():
+        for delta in self._next(request):
             if delay:
                 await asyncio.sleep(delay)
             yield delta
