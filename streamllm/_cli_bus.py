@@ -164,9 +164,13 @@ def _handler(spec: str) -> tuple[list[object], Callable[[TextIO], None] | None]:
         logging.getLogger("streamllm").setLevel(logging.INFO)
         return [LoggingHandler()], None
     if name == "otel":
+        from streamllm.handlers.otel_setup import configure_tracing
+
+        # Nobody else sets up OpenTelemetry in a worker: the OTEL_* environment does.
+        shutdown = configure_tracing("streamllm-worker")
         from streamllm.handlers.otel import OpenTelemetryHandler
 
-        return [OpenTelemetryHandler()], None
+        return [OpenTelemetryHandler()], lambda _: shutdown()
     raise ConfigurationError(f"unknown --handler {spec!r} (choose from {HANDLERS})")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -127,6 +128,51 @@ def test_workers_share_a_group_and_take_over_a_killed_one(redis_url: str, tmp_pa
     # A worker killed between writing a line and moving the group's checkpoint
     # (one round trip) leaves that one event to be handled again.
     assert sum(got.values()) - len(got) <= 1
+
+
+def test_worker_otel_exports_spans_set_up_from_the_otel_environment(redis_url: str) -> None:
+    """``worker --handler otel`` sets up a tracer provider from ``OTEL_*``: with the
+    console exporter, the worker prints one span per run it handled."""
+    env = {
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_SERVICE_NAME": "bus-test",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    worker = cli(
+        "worker", "--bus", redis_url, "--group", "otel", "--from", "0", "--handler", "otel", **env
+    )
+    publisher = BusPublisher(RedisBus(redis_url))
+    seen: list[BaseEvent] = []
+    FakeListLLM(responses=["a b c"]).invoke("hi", callbacks=[publisher, seen.append])
+    assert publisher.close(10)
+    time.sleep(2)
+    worker.send_signal(signal.SIGTERM)
+    code, out, err = finished(worker)
+    assert code == 0, err
+    spans = json.loads("[" + out.replace("}\n{", "},{") + "]")
+    mine = [
+        s
+        for s in spans
+        if s["context"]["trace_id"] and s["attributes"].get("gen_ai.operation.name")
+    ]
+    assert len(mine) == 1, out
+    assert mine[0]["resource"]["attributes"]["service.name"] == "bus-test"
+    usage = seen[-1].result.usage  # type: ignore[attr-defined]
+    assert mine[0]["attributes"]["gen_ai.usage.output_tokens"] == usage.completion_tokens
+
+
+def test_worker_otel_without_the_otlp_exporter_says_what_to_install(redis_url: str) -> None:
+    """OTLP asked for (an endpoint set) but the exporter not installed: one clear
+    line, exit 2, before connecting."""
+    pytest.importorskip("opentelemetry.sdk")
+    if importlib.util.find_spec("opentelemetry.exporter") is not None:
+        pytest.skip("an OpenTelemetry exporter package is installed here")
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    code, _, err = finished(
+        cli("worker", "--bus", redis_url, "--group", "g", "--handler", "otel", **env)
+    )
+    assert code != 0
+    assert "pip install opentelemetry-exporter-otlp" in err
 
 
 @pytest.fixture
