@@ -27,6 +27,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from streamllm._chat_events import BlockDelta, BlockEnd, BlockStart, ToolEnd, ToolError, ToolStart
 from streamllm._event_base import BaseEvent, ErrorInfo, FrozenJson, Phase, Reason, twin
 from streamllm._frozen import FrozenDict, JsonMapping
+from streamllm.chat.tools_schema import ToolSpec
 from streamllm.messages import Message
 from streamllm.outputs import LLMResult
 
@@ -71,6 +72,8 @@ class LLMStart(BaseEvent):
     prompt: str | None = None
     messages: tuple[Message, ...] | None = None
     invocation_params: JsonMapping = Field(default_factory=FrozenDict)
+    #: The tool definitions a chat model was offered (``bind_tools``); empty otherwise.
+    tools: tuple[ToolSpec, ...] = ()
 
 
 class NewToken(BaseEvent):

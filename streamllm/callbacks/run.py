@@ -31,6 +31,7 @@ from streamllm.callbacks.loop import AsyncDrain
 from streamllm.callbacks.registry import Entry
 from streamllm.callbacks.tables import EMPTY, Mode, tables_for
 from streamllm.callbacks.terminal import aend, end
+from streamllm.chat.tools_schema import ToolSpec
 from streamllm.errors import HandlerError
 from streamllm.events import (
     BaseEvent,
@@ -199,6 +200,7 @@ class RunManager(Fragments):
         prompt: str | None,
         messages: tuple[Message, ...] | None,
         invocation_params: Mapping[str, Any],
+        tools: tuple[ToolSpec, ...] = (),
     ) -> LLMStart | None:
         if not self.wants(LLMStart.slot):
             return None
@@ -206,7 +208,13 @@ class RunManager(Fragments):
         params = freeze_mapping(invocation_params, "invocation_params")
         return self._make(  # type: ignore[no-any-return]
             LLMStart,
-            {"model": model, "prompt": prompt, "messages": messages, "invocation_params": params},
+            {
+                "model": model,
+                "prompt": prompt,
+                "messages": messages,
+                "invocation_params": params,
+                "tools": tools,
+            },
         )
 
     def end_event(self, result: LLMResult) -> LLMEnd | None:
