@@ -99,13 +99,16 @@ class AnthropicStream:
 
     def deltas(self, frame: Mapping[str, Any]) -> list[ChatDelta]:
         """The deltas in one stream event of this stream."""
-        skipped, index = self._skipped, frame.get("index")
-        starts = frame.get("type") == "content_block_start"
-        if skipped and not starts and type(index) is int and index in skipped:
-            return []
+        skipped = self._skipped
+        if skipped and frame.get("type") != "content_block_start":
+            index = frame.get("index")
+            if type(index) is int and index in skipped:
+                return []
         out = anthropic_deltas(frame)
-        if starts and not out and type(index) is int:
-            skipped.add(index)
+        if not out and frame.get("type") == "content_block_start":
+            index = frame.get("index")
+            if type(index) is int:
+                skipped.add(index)
         return out
 
 
