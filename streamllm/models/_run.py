@@ -81,7 +81,9 @@ class Call(Generic[C]):
 
     def start(self, run: RunManager) -> Any:
         request = self.request
-        return run.start_event(self.model, request.prompt, request.messages, request.params)
+        return run.start_event(
+            self.model, request.prompt, request.messages, request.params, request.tools
+        )
 
     def result(self, run: RunManager, outcome: Outcome) -> LLMResult:
         request = self.request
