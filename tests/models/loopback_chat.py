@@ -105,3 +105,11 @@ async def run(model: HTTPChatProvider, mode: str, prompt: Any = PROMPT) -> Outco
     if mode in ("stream", "astream") and error is None:
         message = received(chunks)
     return Outcome(message, chunks, error, recorder, collector)
+
+
+async def run_once(model: HTTPChatProvider, mode: str, prompt: Any = PROMPT) -> Outcome:
+    """:func:`run`, then close the model's clients."""
+    try:
+        return await run(model, mode, prompt)
+    finally:
+        await model.aclose()

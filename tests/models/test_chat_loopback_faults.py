@@ -20,7 +20,7 @@ from streamllm.errors import ProviderConnectionError, StreamProtocolError
 from streamllm.events import BlockEnd, LLMEnd, LLMError
 from streamllm.testing import RecordingHandler
 from tests.models.http_helpers import busy_connections, model_client
-from tests.models.loopback_chat import MODES, PROMPT, VENDORS, received, run, weather
+from tests.models.loopback_chat import MODES, PROMPT, VENDORS, received, run, run_once, weather
 from tests.models.test_chat_guarantees import check_chat_run
 from tests.servers import vendor_streams as streams
 from tests.servers.vendor_server import VendorServer
@@ -107,10 +107,7 @@ async def test_a_break_before_any_block_is_retried(
     before_blocks = 0 if vendor == "ollama" else 1
     script = vendor_server.serve(VENDORS[vendor].frames(), cut_after=before_blocks)
     model = VENDORS[vendor].model(script, max_retries=1).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     assert isinstance(outcome.error, ProviderConnectionError)
     events = outcome.recorder.events
     assert isinstance(check_chat_run(events), LLMError)

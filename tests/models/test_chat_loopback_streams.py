@@ -25,7 +25,7 @@ from tests.models.loopback_chat import (
     anthropic,
     ollama,
     openai,
-    run,
+    run_once,
     weather,
 )
 from tests.models.test_chat_guarantees import check_chat_run
@@ -130,10 +130,7 @@ async def test_reasoning_text_and_two_tool_calls(
     """The whole documented answer, each of the four ways."""
     script = vendor_server.serve(VENDORS[vendor].frames())
     model = VENDORS[vendor].model(script).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     check_outcome(vendor, outcome)
     assert len(script.requests) == 1
 
@@ -144,10 +141,7 @@ async def test_openai_parallel_calls_interleave(vendor_server: VendorServer, mod
     the argument deltas alternate between them as the wire sent them."""
     script = vendor_server.serve(streams.openai_frames())
     model = openai(script).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     events = outcome.recorder.events
     calls = [e for e in events if isinstance(e, BlockDelta) and e.kind == "tool_call"]
     assert [e.block for e in calls] == [2, 3, 2, 3, 3]
@@ -160,10 +154,7 @@ async def test_openai_reasoning_under_either_name(vendor_server: VendorServer, f
     """llama-server, vLLM and DeepSeek say ``reasoning_content``, OpenRouter ``reasoning``."""
     script = vendor_server.serve(streams.openai_frames(field))
     model = openai(script)
-    try:
-        outcome = await run(model, "astream")
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, "astream")
     check_outcome("openai", outcome)
     deltas = [e for e in outcome.recorder.events if isinstance(e, BlockDelta)]
     assert "".join(e.delta for e in deltas if e.kind == "reasoning") == REASONING
@@ -175,10 +166,7 @@ async def test_anthropic_blocks_follow_one_another(vendor_server: VendorServer, 
     reasoning block's end, never as reasoning text."""
     script = vendor_server.serve(streams.anthropic_frames())
     model = anthropic(script, thinking=2048).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     check_outcome("anthropic", outcome)
     events = outcome.recorder.events
     order = [(type(e).__name__, e.block) for e in events if isinstance(e, BlockStart | BlockEnd)]
@@ -196,10 +184,7 @@ async def test_ollama_whole_calls_are_one_start_delta_end(
     """Ollama sends each call whole: one start, one delta (all the arguments), one end."""
     script = vendor_server.serve(streams.ollama_frames())
     model = ollama(script, think=True).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     check_outcome("ollama", outcome)
     events = outcome.recorder.events
     for block in (2, 3):
@@ -216,10 +201,7 @@ async def test_ollama_string_arguments_that_are_no_object(
     string that is not a JSON object gets an InvalidToolCall, kept raw, not an error."""
     script = vendor_server.serve(streams.ollama_frames(bad_args=bad))
     model = ollama(script).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     assert outcome.error is None
     message = outcome.message
     assert message is not None
@@ -239,10 +221,7 @@ async def test_anthropic_server_tool_blocks_are_not_calls_to_answer(
     is not a call for the caller to answer (nor a nameless invalid one)."""
     script = vendor_server.serve(streams.anthropic_frames(server_tool=True))
     model = anthropic(script, thinking=2048).bind_tools([weather])
-    try:
-        outcome = await run(model, mode)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, mode)
     check_outcome("anthropic", outcome)
     assert outcome.message is not None
     assert [c.id for c in outcome.message.tool_calls] == ["toolu_a"]

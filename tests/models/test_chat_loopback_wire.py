@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from streamllm.chat import AIMessage, InvalidToolCall, ToolCall
-from tests.models.loopback_chat import PROMPT, VENDORS, anthropic, ollama, openai, run, weather
+from tests.models.loopback_chat import (
+    PROMPT,
+    VENDORS,
+    anthropic,
+    ollama,
+    openai,
+    run,
+    run_once,
+    weather,
+)
 from tests.servers import vendor_streams as streams
 from tests.servers.vendor_server import Scripted, VendorServer
 
@@ -38,10 +47,7 @@ ABSENT = object()
 
 
 async def first_body(model: Any, script: Scripted, prompt: Any = PROMPT) -> dict[str, Any]:
-    try:
-        outcome = await run(model, "ainvoke", prompt)
-    finally:
-        await model.aclose()
+    outcome = await run_once(model, "ainvoke", prompt)
     assert outcome.error is None, outcome.error
     (body,) = script.bodies
     assert isinstance(body, dict)
