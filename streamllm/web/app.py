@@ -13,6 +13,7 @@ the page at ``GET /``. Every error is JSON, ``{"error", "status"}``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -29,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from streamllm.bus.control import Control, control_for
+from streamllm.bus.errors import BusError
 from streamllm.errors import ConfigurationError
 from streamllm.web.aisdk import DONE, UI_STREAM_HEADERS, UIMessageParts, messages_from_ui
 from streamllm.web.buses import BusView, publisher_for
@@ -74,6 +77,7 @@ def create_app(
     stats = StreamStats()
     cache = FrameCache()
     hub = Hub(view, cache)
+    control = control_for(bus)
 
     def stream(source: Source, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
         return EventStream(
@@ -123,9 +127,19 @@ def create_app(
         if runs.cancel(run_id):
             return JSONResponse({"run_id": str(run_id), "cancelling": True}, 202)
         handle = runs.get(run_id)
-        if handle is None:
+        if handle is not None:
+            raise HTTPException(409, f"the run has already ended ({handle.state})")
+        # Another process runs it: ask it through the bus, unless the bus says it ended.
+        state = await view.run_state(str(run_id))
+        if state not in (None, "running"):
+            raise HTTPException(409, f"the run has already ended ({state})")
+        if control is None:
             raise HTTPException(409, "this run is served by another process; cancel it there")
-        raise HTTPException(409, f"the run has already ended ({handle.state})")
+        try:
+            await control.request_cancel(run_id)
+        except BusError as exc:
+            raise HTTPException(503, f"could not forward the cancel request: {exc}") from None
+        return JSONResponse({"run_id": str(run_id), "cancelling": True, "forwarded": True}, 202)
 
     async def chat(request: Request) -> Any:
         body = await read_json(request, max_body)
@@ -175,7 +189,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        listener = None if control is None else asyncio.create_task(_obey(control, runs))
         yield
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         await runs.aclose()
         await hub.aclose()
         await view.aclose(publisher)
@@ -198,6 +217,14 @@ def create_app(
     app.state.stats = stats
     app.state.bus = bus
     return app
+
+
+async def _obey(control: Control, runs: Runs) -> None:
+    """Cancel the runs of this server that another process (or this one) asked to."""
+    async with contextlib.aclosing(control.cancels()) as requests:  # type: ignore[type-var]
+        async for run_id in requests:
+            if runs.cancel(run_id):
+                log.info("run %s cancelled at another server's request", run_id)
 
 
 def _launch(runs: Runs, hub: Hub, body: Any) -> RunHandle:

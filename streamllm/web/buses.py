@@ -84,6 +84,11 @@ class BusView:
                 return False
             await asyncio.sleep(0.05)
 
+    async def run_state(self, run_id: str) -> str | None:
+        """The run's state in the bus's index (``running``, ``ended``, ``cancelled`` ...)."""
+        info = next((i for i in await self._infos(_WHOLE_INDEX) if str(i.run_id) == run_id), None)
+        return None if info is None else str(info.state)
+
     async def _infos(self, limit: int = 100) -> list[Any]:
         aruns = getattr(self._bus, "aruns", None)
         if aruns is not None:

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def start_server(
     tmp: Path, token: str | None, bus: str | None = None, factory: str = "make_app"
-) -> Iterator[Server]:
+) -> Generator[Server, None, None]:
     """Run a uvicorn process until the generator is closed (a fixture's body)."""
     port = free_port()
     env = {**os.environ, "STREAMLLM_WEB_TOKEN": token or "", "STREAMLLM_WEB_BUS": bus or ""}
@@ -102,7 +102,7 @@ def start_server(
         assert "Traceback" not in text, text[-3000:]
 
 
-def serve_command(*args: str) -> Iterator[str]:
+def serve_command(*args: str) -> Generator[str, None, None]:
     """Run ``streamllm serve --provider fake ARGS`` until closed; yields its URL."""
     port = free_port()
     process = subprocess.Popen(

@@ -102,6 +102,27 @@ async def test_cancel_ends_the_run_as_cancelled_and_a_second_cancel_is_409(
     assert again.json() == {"error": "the run has already ended (cancelled)", "status": 409}
 
 
+def test_two_apps_on_one_memory_bus_forward_a_cancel_to_the_run_s_owner() -> None:
+    """The MemoryBus's control channel: the app that did not start the run answers
+    202 and the owner cancels it (its terminal event says so)."""
+    from starlette.testclient import TestClient
+
+    from streamllm.bus import MemoryBus
+    from tests.web.apps import ScriptedLLM
+
+    bus = MemoryBus()
+    owner, other = create_app(ScriptedLLM(), bus), create_app(ScriptedLLM(), bus)
+    with TestClient(owner) as a, TestClient(other) as b:
+        run_id = a.post("/runs", json={"input": "slow"}).json()["run_id"]
+        forwarded = b.post(f"/runs/{run_id}/cancel")
+        assert forwarded.status_code == 202, forwarded.text
+        assert forwarded.json()["forwarded"] is True
+        frames = events_of(b.get(f"/runs/{run_id}/events").text)
+        assert frames[-1].event == "llm_error"
+        assert frames[-1].data["reason"] == "cancelled"
+        assert b.post(f"/runs/{run_id}/cancel").status_code == 409
+
+
 async def test_get_runs_lists_recent_runs_newest_first(client: httpx.AsyncClient) -> None:
     """GET /runs: what ran here, with its state and where its events are."""
     first = await _start(client, "hello")
