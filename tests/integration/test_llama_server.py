@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamllm import BaseLLM, LLMEnd, LLMError, NewToken
+from streamllm import BaseChatModel, BaseLLM, LLMEnd, LLMError, NewToken
 from streamllm.testing import RecordingHandler
 from tests.models.http_helpers import text_of
 
@@ -14,7 +14,7 @@ MAX_TOKENS = 12
 PROMPT = "Once upon a time, in a land of dragons,"
 
 
-def _model(kind: str, base: str) -> BaseLLM:
+def _model(kind: str, base: str) -> BaseLLM | BaseChatModel:
     if kind == "openai":
         from streamllm.models.openai import OpenAI
 
@@ -75,7 +75,7 @@ def test_early_close_cancels_once(llama_server: str, kind: str) -> None:
     rec = RecordingHandler()
     stream = model.stream(PROMPT, callbacks=[rec])
     first = text_of(next(stream))
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     close = getattr(model, "close", None)
     if close is not None:
         close()

@@ -41,7 +41,9 @@ def model() -> Iterator[ChatLlamaCpp]:
     chat.close()
 
 
-async def _chunks(chat: ChatLlamaCpp, mode: str, prompt: object, rec: RecordingHandler) -> list:
+async def _chunks(
+    chat: ChatLlamaCpp, mode: str, prompt: object, rec: RecordingHandler
+) -> list[AIMessageChunk]:
     if mode == "sync":
         return list(chat.stream(prompt, callbacks=[rec]))  # type: ignore[arg-type]
     return [c async for c in chat.astream(prompt, callbacks=[rec])]  # type: ignore[arg-type]

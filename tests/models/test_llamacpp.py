@@ -110,7 +110,7 @@ def test_closing_the_stream_cancels_once(model: LlamaCpp) -> None:
     rec = RecordingHandler()
     stream = model.stream("Write a long story about a dragon.", callbacks=[rec])
     first = next(stream)
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     (error,) = rec.of_type(LLMError)
     assert error.reason == "cancelled"
     assert error.partial.text == first
@@ -135,7 +135,7 @@ async def test_aclose_cancels_once_and_stops_the_worker(model: LlamaCpp) -> None
     rec = RecordingHandler()
     stream = model.astream("Write a long story about a dragon.", callbacks=[rec])
     await stream.__anext__()
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     assert [e.reason for e in rec.of_type(LLMError)] == ["cancelled"]
     assert not rec.of_type(LLMEnd)
     assert not any(t.name == "streamllm-llamacpp" for t in threading.enumerate())
