@@ -10,6 +10,7 @@ beside the calls; Anthropic's signature is kept; the usage details arrive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -227,3 +228,20 @@ async def test_anthropic_server_tool_blocks_are_not_calls_to_answer(
     assert [c.id for c in outcome.message.tool_calls] == ["toolu_a"]
     starts = [e for e in outcome.recorder.events if isinstance(e, BlockStart)]
     assert [e.kind for e in starts] == ["reasoning", "text", "tool_call", "tool_call"]
+
+
+VARIANTS: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
+    "anthropic-full-usage": ("anthropic", lambda: streams.anthropic_frames(full_usage=True)),
+    "ollama-one-call-a-line": ("ollama", lambda: streams.ollama_frames(one_call_a_line=True)),
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("variant", list(VARIANTS))
+async def test_documented_variants(vendor_server: VendorServer, variant: str, mode: str) -> None:
+    """The same answer in the other shapes the vendors send: Anthropic's message_delta
+    with every count again (not counted twice), Ollama's calls one line each."""
+    vendor, frames = VARIANTS[variant]
+    script = vendor_server.serve(frames())
+    model = VENDORS[vendor].model(script).bind_tools([weather])
+    check_outcome(vendor, await run_once(model, mode))

@@ -126,13 +126,15 @@ def server_tool_blocks(index: int) -> list[dict[str, Any]]:
     ]
 
 
-def anthropic_frames(server_tool: bool = False) -> list[dict[str, Any]]:
+def anthropic_frames(server_tool: bool = False, full_usage: bool = False) -> list[dict[str, Any]]:
     """message_start (cached input counts), a thinking block (thinking_delta, then
     signature_delta), a text block, two tool_use blocks (the second's input an
     array), message_delta (stop_reason tool_use, output tokens), message_stop.
 
     ``server_tool`` puts a server tool's blocks (:func:`server_tool_blocks`) after
-    the text, numbered on the wire as Anthropic numbers every block."""
+    the text, numbered on the wire as Anthropic numbers every block. ``full_usage``:
+    message_delta repeats the input and cache counts beside the output tokens, as
+    the API does now (all cumulative)."""
     shift = 2 if server_tool else 0
     message: dict[str, Any] = {
         "id": "msg_01",
@@ -160,7 +162,10 @@ def anthropic_frames(server_tool: bool = False) -> list[dict[str, Any]]:
         {
             "type": "message_delta",
             "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-            "usage": {"output_tokens": ANTHROPIC_OUTPUT_TOKENS},
+            "usage": {
+                **(ANTHROPIC_INPUT if full_usage else {}),
+                "output_tokens": ANTHROPIC_OUTPUT_TOKENS,
+            },
         },
         {"type": "message_stop"},
     ]
@@ -181,13 +186,14 @@ def _line(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def ollama_frames(bad_args: Any = None) -> list[dict[str, Any]]:
+def ollama_frames(bad_args: Any = None, one_call_a_line: bool = False) -> list[dict[str, Any]]:
     """``message.thinking`` lines, ``message.content`` lines, one line with two whole
     calls (arguments as objects; the first with the ``id`` and ``index`` newer
     servers add), then the done line with ``done_reason`` and the counts.
 
     ``bad_args`` replaces the second call's arguments (Ollama itself always sends an
-    object; some compatible servers send a string)."""
+    object; some compatible servers send a string). ``one_call_a_line``: each call
+    on a line of its own, as Ollama also streams them."""
     calls: list[dict[str, Any]] = [
         {
             "id": "call_o1",
@@ -212,7 +218,8 @@ def ollama_frames(bad_args: Any = None) -> list[dict[str, Any]]:
     return [
         *(_line({"thinking": r}) for r in REASONING),
         *(_line({"content": t}) for t in TEXT),
-        _line({"tool_calls": calls}),
+        *([_line({"tool_calls": [c]}) for c in calls] if one_call_a_line else []),
+        *([] if one_call_a_line else [_line({"tool_calls": calls})]),
         done,
     ]
 
