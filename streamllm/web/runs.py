@@ -171,25 +171,24 @@ class Runs:
             log.info("run %s failed: %s", handle.run_id, type(exc).__name__)
 
     def _with_params(self, params: RunParams) -> Any:
+        """The model bound to the run's generation parameters (``model.bind``), kept
+        for reuse: runs asking for the same parameters share one bound copy."""
         values = {k: getattr(params, k) for k in _MODEL_PARAMS if getattr(params, k) is not None}
         if not values:
             return self._model
-        bind = getattr(self._model, "bind", None)
-        if callable(bind):
-            return bind(**values)
-        # Without bind(): a model built with these parameters, kept for reuse.
         key = repr(sorted(values.items()))
         variant = self._variants.get(key)
-        if variant is None:
-            model = self._model
-            fields = {name: getattr(model, name) for name in model.model_fields_set}
-            try:
-                variant = type(model)(**{**fields, **values})
-            except (ConfigurationError, ValidationError, TypeError) as exc:
-                raise ConfigurationError(f"invalid params: {exc}") from exc
-            self._variants[key] = variant
-            if len(self._variants) > 8:
-                self._variants.popitem(last=False)
+        if variant is not None:
+            self._variants.move_to_end(key)
+            return variant
+        try:
+            variant = self._model.bind(**values)
+        except ConfigurationError as exc:
+            # bind names the field; the request calls them params.
+            raise ConfigurationError(f"params: {exc}") from exc
+        self._variants[key] = variant
+        if len(self._variants) > 8:
+            self._variants.popitem(last=False)
         return variant
 
 

@@ -211,6 +211,30 @@ async def test_a_body_past_the_limit_is_a_413(chunked: bool) -> None:
     assert response.json()["error"] == "the request body is larger than 1000 bytes"
 
 
+async def test_params_the_model_refuses_are_a_422_naming_the_field() -> None:
+    """model.bind checks the run's params as the model's constructor would."""
+    from pydantic import Field
+
+    from tests.web.apps import ScriptedLLM
+
+    class Cool(ScriptedLLM):
+        temperature: float | None = Field(default=None, le=1.0)
+
+    app = create_app(Cool())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://web.test"
+    ) as client:
+        response = await client.post("/runs", json={"input": "hi", "params": {"temperature": 1.5}})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error.startswith("params: ")
+        assert "temperature" in error
+        accepted = await client.post("/runs", json={"input": "hi", "params": {"temperature": 0.5}})
+        assert accepted.status_code == 202
+        start = events_of((await client.get(accepted.json()["events_url"])).text)[0]
+        assert start.data["invocation_params"]["temperature"] == 0.5
+
+
 async def test_per_run_params_reach_the_model(client: httpx.AsyncClient) -> None:
     """params.max_tokens and tags show in the run's start event."""
     run_id = await _start(client, "hello", max_tokens=7, tags=["web"])
