@@ -25,6 +25,7 @@ from streamllm.bus.cursor import start_id
 from streamllm.bus.entries import EntriesLost, Item, Numbering
 from streamllm.bus.errors import BusError, redact, translated
 from streamllm.bus.follow import INDEX, Entries, Follower, items, trace_key
+from streamllm.bus.resp import pack
 from streamllm.bus.runs import RunInfo, fold
 from streamllm.bus.steps import Reads, Step, Steps, Writes
 from streamllm.events import BaseEvent
@@ -334,7 +335,7 @@ def _send_packed(pool: Any, commands: list[Command]) -> list[Any]:
     except TypeError:  # redis-py before 5.3 wants a command name
         conn = pool.get_connection("XADD")
     try:
-        conn.send_packed_command(conn.pack_commands(commands))
+        conn.send_packed_command([pack(commands)])
         results: list[Any] = []
         for _ in commands:
             try:
