@@ -152,6 +152,8 @@ class CallbackManager:
 
 
 def _dedupe(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+    if len(entries) < 2 or len({id(e.handler) for e in entries}) == len(entries):
+        return entries  # the common case: no handler twice
     seen: set[int] = set()
     out: list[Entry] = []
     for entry in entries:

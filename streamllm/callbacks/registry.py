@@ -148,7 +148,33 @@ def _name_of(obj: object) -> str:
     return getattr(obj, "__qualname__", None) or type(obj).__qualname__
 
 
+#: Entries of handler objects seen recently, by the object's id: a handler
+#: passed per call (``callbacks=[h]``) gets the same entry every time, so the
+#: run's dispatch tables are found in their cache instead of built again. A hit
+#: must be the same object, of the same class, with the same ``raise_error``;
+#: the value keeps the object alive, so its id is not reused while cached.
+_entries: dict[int, tuple[object, type, Entry]] = {}
+_ENTRIES_SIZE = 256
+
+
 def _resolve_object(handler: CallbackHandler | AsyncCallbackHandler) -> Entry:
+    hit = _entries.get(id(handler))
+    if (
+        hit is not None
+        and hit[0] is handler
+        and hit[1] is type(handler)
+        and hit[2].raise_error is bool(handler.raise_error)
+    ):
+        return hit[2]
+    entry = _new_entry(handler)
+    if entry.wraps is None:  # a wrapper's entry depends on its inner handler's
+        if len(_entries) >= _ENTRIES_SIZE:
+            _entries.clear()
+        _entries[id(handler)] = (handler, type(handler), entry)
+    return entry
+
+
+def _new_entry(handler: CallbackHandler | AsyncCallbackHandler) -> Entry:
     layout = _layouts.get(type(handler))
     names, is_async = layout if layout is not None else _layout(type(handler))
     # A list comprehension: this runs for every handler passed per call.

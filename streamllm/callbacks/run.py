@@ -175,7 +175,7 @@ class RunManager(Fragments):
             self.done = True
         if not self.wants(cls.slot):
             return None
-        return self._make(cls, dict(fields))  # type: ignore[no-any-return]
+        return self._make(cls, fields)  # type: ignore[no-any-return]
 
     def step(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> None:
         """Build (when wanted) and deliver a step event such as ``BlockDelta``

@@ -139,17 +139,29 @@ _CACHE: dict[tuple[int, Mode], tuple[tuple[Entry, ...], Tables]] = {}
 _CACHE_SIZE = 64
 
 
+#: The same tables by the entries' identities: a handler list passed per call
+#: makes a new tuple each time, of the same (interned) entries. The value keeps
+#: the entries alive, so the ids in a key stand for the same objects.
+_BY_CONTENT: dict[tuple[tuple[int, ...], Mode], tuple[tuple[Entry, ...], Tables]] = {}
+
+
 def tables_for(entries: tuple[Entry, ...], mode: Mode) -> Tables:
     """The dispatch tables for one run (cached unless they depend on hung handlers)."""
     key = (id(entries), mode)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is entries:
         return hit[1]
+    content = (tuple(map(id, entries)), mode)
+    hit = _BY_CONTENT.get(content)
+    if hit is not None:
+        return hit[1]
     tables = Tables(entries, mode)
-    # Sync runs with async hooks read the process-wide "hung" marks, which change
-    # between runs: those tables are built fresh each time.
-    if mode == "async" or not any(e.has_async for e in entries):
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        _CACHE[key] = (entries, tables)
+    # Sync runs with async hooks read the process-wide "hung" marks, which
+    # change between runs: those tables are built fresh each time.
+    if mode == "sync" and any(e.has_async for e in entries):
+        return tables
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+        _BY_CONTENT.clear()
+    _CACHE[key] = _BY_CONTENT[content] = (entries, tables)
     return tables
