@@ -183,6 +183,13 @@ class HTTPTransport(BaseModel):
         client = self._clients.for_loop if injected is None else _given(injected)
         return wire.astream(self._policy(), client, request)
 
+    def _share_with(self, copy: Any) -> None:
+        """A bound copy (``bind``, ``with_config``, ``bind_tools``) differs only in
+        generation parameters, tools or config, never in transport fields, so it
+        uses this model's connection pools instead of opening its own: binding per
+        request costs no sockets. Closing either closes the pools of both."""
+        copy.__pydantic_private__["_http"] = self._clients
+
     # -- closing ------------------------------------------------------------------
 
     def close(self) -> None:

@@ -106,6 +106,19 @@ def test_close_releases_a_live_loops_client(fault_server: FaultServer) -> None:
         loop.close()
 
 
+def test_bound_copies_share_the_connection_pool(fault_server: FaultServer) -> None:
+    """bind/with_config/bind_tools copies open no sockets of their own: a bound
+    copy per request (as the web app makes) must not leak a pool per copy."""
+    model = ChatOpenAI(base_url=fault_server.base_url("ok", "share", 0), api_key="sk-share")
+    copies = [model.bind(temperature=0.5), model.with_config(tags=["t"]), model.bind_tools([])]
+    try:
+        assert copies[0].invoke("hi").text == model.invoke("hi").text
+        assert all(c._clients is model._clients for c in copies)
+        assert copies[0]._clients.sync() is model._clients.sync()
+    finally:
+        model.close()
+
+
 # -- 11.6: typed errors naming the argument, before any provider call -------------
 
 
