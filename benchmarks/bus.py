@@ -235,11 +235,18 @@ def main() -> None:
     parser.add_argument("--run-tokens", type=int, default=200, help="tokens per run (latency)")
     parser.add_argument("--delay", type=float, default=0.01, help="seconds between tokens")
     parser.add_argument("--tiny", action="store_true", help="a smoke run (CI)")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval for the producing process (Python's default: 0.005 s)",
+    )
     parser.add_argument("--subscriber", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.subscriber:
         subscriber(*args.subscriber)
         return
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     if args.tiny:
         args.tokens, args.repeat, args.runs, args.run_tokens = 2_000, 1, 10, 20
     server = None
@@ -260,7 +267,8 @@ def main() -> None:
 def report(url: str, args: Any) -> None:
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, load average "
+        f"Python {platform.python_version()}, switch interval {sys.getswitchinterval() * 1000:g} ms, "
+        "load average "
         + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
     cost = per_token(url, args.tokens, args.repeat)
