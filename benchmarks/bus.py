@@ -267,9 +267,9 @@ def main() -> None:
 def report(url: str, args: Any) -> None:
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, switch interval {sys.getswitchinterval() * 1000:g} ms, "
-        "load average "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        f"Python {platform.python_version()}, "
+        f"switch interval {sys.getswitchinterval() * 1000:g} ms, "
+        "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
     cost = per_token(url, args.tokens, args.repeat)
     floor, floor_json, ours = throughput(url, args.tokens, args.repeat)
