@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from streamllm.errors import ConfigurationError
+from streamllm.models._stop import check_stop
 
 __all__ = ["bindable", "check_bind", "config_error"]
 
@@ -41,12 +42,14 @@ def bindable(cls: type, not_params: frozenset[str]) -> frozenset[str]:
     return frozenset(name for name in fields if name not in not_params | hidden)
 
 
-def check_bind(cls: type, params: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    """A :class:`ConfigurationError` naming each key of ``params`` that ``bind``
-    does not take, and where it belongs instead."""
+def check_bind(cls: type, params: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """``params`` as the fields to copy (``stop`` may be one string, as per call),
+    or a :class:`ConfigurationError` naming each key that ``bind`` does not take
+    and where it belongs instead."""
     unknown = sorted(set(params) - allowed)
     if not unknown:
-        return
+        stop = params.get("stop")
+        return {**params, "stop": check_stop(stop)} if stop is not None else dict(params)
     hints = [f"{k}: use {_ELSEWHERE[k]}" for k in unknown if k in _ELSEWHERE]
     hint = f" ({'; '.join(hints)})" if hints else ""
     raise ConfigurationError(

@@ -158,8 +158,8 @@ class BaseLanguageModel(BaseModel):
         (``model.bind(stop=["\\n"], temperature=0)``), checked now as the
         constructor checks them: an unknown name or a wrong value is a
         :class:`ConfigurationError` naming it. A per-call ``stop=`` still wins."""
-        check_bind(type(self), params, bindable(type(self), _NOT_PARAMS))
-        return self._copy_with(**params)  # type: ignore[no-any-return]
+        fields = check_bind(type(self), params, bindable(type(self), _NOT_PARAMS))
+        return self._copy_with(**fields)  # type: ignore[no-any-return]
 
     def with_config(
         self, config: RunnableConfig | None = None, **kwargs: Unpack[RunnableConfig]
