@@ -27,8 +27,9 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model
+from pydantic import BaseModel, ConfigDict, Field, PydanticUserError, create_model, field_validator
 
+from streamllm._frozen import freeze
 from streamllm.errors import ConfigurationError
 
 __all__ = [
@@ -54,7 +55,15 @@ class ToolSpec(BaseModel):
 
     name: str
     description: str = ""
+    #: Read-only JSON: a spec travels on every ``LLMStart`` to every handler, and a
+    #: handler's write must not change what the model is offered next.
     parameters: dict[str, Any]
+
+    @field_validator("parameters", mode="after")
+    @classmethod
+    def _freeze(cls, parameters: dict[str, Any]) -> dict[str, Any]:
+        frozen: dict[str, Any] = freeze(parameters, "parameters")
+        return frozen
 
 
 class NamedTool(BaseModel):
@@ -112,7 +121,11 @@ def _spec(name: Any, description: Any, parameters: Any) -> ToolSpec:
             f"tool {name!r}: its parameters schema must be of type 'object', "
             f"not {parameters.get('type')!r}"
         )
-    return ToolSpec(name=name, description=description or "", parameters=dict(parameters))
+    try:
+        frozen = freeze(parameters, "parameters")
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"tool {name!r}: its schema is not JSON: {exc}") from exc
+    return ToolSpec(name=name, description=description or "", parameters=frozen)
 
 
 def _from_model(model: type[BaseModel]) -> tuple[str, str, dict[str, Any]]:

@@ -1,15 +1,17 @@
 """OpenTelemetry spans and metrics, following the GenAI semantic conventions
-(opentelemetry-semantic-conventions 0.66b2; a test checks the names against the
-installed package). Needs the ``[otel]`` extra: ``pip install "streamllm[otel]"``.
+(the names of opentelemetry-semantic-conventions 0.66b2, in :mod:`._otel_attrs`;
+content as the conventions' message and tool-definition JSON schemas describe
+it, in :mod:`._otel_messages`). Needs the ``[otel]`` extra: ``pip install "streamllm[otel]"``.
 
 One span per run: a model run is a ``CLIENT`` span ``"{operation} {model}"``
 (``chat`` for message input, ``text_completion`` for a prompt); a ``traced``
 chain an ``INTERNAL`` ``invoke_workflow`` span; a tool run an ``INTERNAL``
 ``execute_tool {name}`` span (``gen_ai.tool.name``, ``gen_ai.tool.call.id``).
 A run's span is the child of its parent run's (a root run nests under the
-application's current span, if any). Messages, tool arguments and results are
-recorded only with ``capture_content=True``. Every started span is ended, also
-when the run fails or is cancelled (then with ``error.type`` and ``ERROR``).
+application's current span, if any). Messages, the tools a chat model was
+offered, tool arguments and results are recorded only with
+``capture_content=True``. Every started span is ended, also when the run fails
+or is cancelled (then with ``error.type`` and ``ERROR``).
 """
 
 from __future__ import annotations
@@ -44,61 +46,39 @@ from streamllm.events import (
     ToolError,
     ToolStart,
 )
+from streamllm.handlers._otel_attrs import (
+    CHAIN_INPUTS,
+    CHAIN_OUTPUTS,
+    ERROR_TYPE,
+    HISTOGRAMS,
+    INPUT_MESSAGES,
+    OPERATION_NAME,
+    OUTPUT_MESSAGES,
+    PROVIDER_NAME,
+    REASON,
+    REQUEST_MODEL,
+    REQUEST_PARAMS,
+    REQUEST_STOP_SEQUENCES,
+    REQUEST_STREAM,
+    RESPONSE_FINISH_REASONS,
+    RESPONSE_MODEL,
+    RESPONSE_TIME_TO_FIRST_CHUNK,
+    TOKEN_TYPE,
+    TOOL_CALL_ARGUMENTS,
+    TOOL_CALL_ID,
+    TOOL_CALL_RESULT,
+    TOOL_DEFINITIONS,
+    TOOL_NAME,
+    TOOL_TYPE,
+    USAGE_DETAILS,
+    USAGE_INPUT_TOKENS,
+    USAGE_OUTPUT_TOKENS,
+    WORKFLOW_NAME,
+)
+from streamllm.handlers._otel_messages import input_messages, output_messages, tool_definitions
 from streamllm.outputs import LLMResult
 
 __all__ = ["OpenTelemetryHandler"]
-
-# Names from opentelemetry-semantic-conventions 0.66b2 (gen_ai_attributes,
-# gen_ai_metrics, error_attributes). Spelled out here because the semconv
-# package marks the gen_ai names as moved to a separate repository.
-OPERATION_NAME = "gen_ai.operation.name"
-PROVIDER_NAME = "gen_ai.provider.name"
-REQUEST_MODEL = "gen_ai.request.model"
-REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
-REQUEST_TEMPERATURE = "gen_ai.request.temperature"
-REQUEST_TOP_P = "gen_ai.request.top_p"
-REQUEST_STOP_SEQUENCES = "gen_ai.request.stop_sequences"
-RESPONSE_MODEL = "gen_ai.response.model"
-RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
-RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
-USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
-USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
-USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
-USAGE_CACHE_WRITE = "gen_ai.usage.cache_creation.input_tokens"
-USAGE_REASONING = "gen_ai.usage.reasoning.output_tokens"
-REQUEST_STREAM = "gen_ai.request.stream"
-TOOL_NAME = "gen_ai.tool.name"
-TOOL_TYPE = "gen_ai.tool.type"
-TOOL_CALL_ID = "gen_ai.tool.call.id"
-TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
-TOOL_CALL_RESULT = "gen_ai.tool.call.result"
-INPUT_MESSAGES = "gen_ai.input.messages"
-OUTPUT_MESSAGES = "gen_ai.output.messages"
-TOKEN_TYPE = "gen_ai.token.type"
-WORKFLOW_NAME = "gen_ai.workflow.name"
-ERROR_TYPE = "error.type"
-
-METRIC_DURATION = "gen_ai.client.operation.duration"
-METRIC_TOKEN_USAGE = "gen_ai.client.token.usage"
-METRIC_TIME_TO_FIRST_CHUNK = "gen_ai.client.operation.time_to_first_chunk"
-METRIC_TIME_PER_OUTPUT_CHUNK = "gen_ai.client.operation.time_per_output_chunk"
-
-# Not in the conventions: how a failed run ended (cancelled, timeout, failed),
-# and a traced chain's inputs and outputs (content: only with capture_content).
-REASON = "streamllm.reason"
-CHAIN_INPUTS = "streamllm.chain.inputs"
-CHAIN_OUTPUTS = "streamllm.chain.outputs"
-
-# Bucket boundaries the conventions recommend.
-_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
-                     40.96, 81.92)  # fmt: skip
-_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
-                  16777216, 67108864)  # fmt: skip
-_CHUNK_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
-                  5.0, 7.5, 10.0)  # fmt: skip
-
-_PARAMS = (("max_tokens", REQUEST_MAX_TOKENS), ("temperature", REQUEST_TEMPERATURE),
-           ("top_p", REQUEST_TOP_P))  # fmt: skip
 
 
 def _ns(seconds: float) -> int:
@@ -123,30 +103,6 @@ class _Run:
         self.metric_attrs = metric_attrs
 
 
-def _input_messages(event: LLMStart) -> str:
-    if event.messages is not None:
-        items = [(m.role, m.text) for m in event.messages]
-    else:
-        items = [("user", event.prompt or "")]
-    return json.dumps(
-        [{"role": role, "parts": [{"type": "text", "content": text}]} for role, text in items]
-    )
-
-
-def _output_messages(result: LLMResult) -> str:
-    return json.dumps(
-        [
-            {
-                "role": "assistant",
-                "parts": [{"type": "text", "content": g.text}],
-                "finish_reason": g.finish_reason or g.provider_finish_reason or "",
-            }
-            for gens in result.generations
-            for g in gens
-        ]
-    )
-
-
 class OpenTelemetryHandler(CallbackHandler):
     """Record each run as an OpenTelemetry span, plus the GenAI client metrics.
 
@@ -154,8 +110,10 @@ class OpenTelemetryHandler(CallbackHandler):
     >>> handler = OpenTelemetryHandler()   # the global tracer and meter providers
 
     ``tracer_provider`` / ``meter_provider`` default to the global ones.
-    ``capture_content=True`` adds ``gen_ai.input.messages`` and
-    ``gen_ai.output.messages`` (off by default: prompts may hold personal data).
+    ``capture_content=True`` adds ``gen_ai.input.messages``,
+    ``gen_ai.output.messages`` (every block: text, reasoning, tool calls and
+    tool results) and ``gen_ai.tool.definitions``, and a tool run's arguments
+    and result (off by default: prompts may hold personal data).
     """
 
     def __init__(
@@ -169,29 +127,11 @@ class OpenTelemetryHandler(CallbackHandler):
         self.capture_content = capture_content
         self._tracer = trace.get_tracer("streamllm", __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter("streamllm", __version__, meter_provider=meter_provider)
-        self._duration = meter.create_histogram(
-            METRIC_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self._tokens = meter.create_histogram(
-            METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
-        )
-        self._ttfc = meter.create_histogram(
-            METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time to receive the first chunk.",
-            explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
-        )
-        self._per_chunk = meter.create_histogram(
-            METRIC_TIME_PER_OUTPUT_CHUNK,
-            unit="s",
-            description="Time per output chunk.",
-            explicit_bucket_boundaries_advisory=_CHUNK_BUCKETS,
+        self._duration, self._tokens, self._ttfc, self._per_chunk = (
+            meter.create_histogram(
+                name, unit=unit, description=text, explicit_bucket_boundaries_advisory=buckets
+            )
+            for name, unit, text, buckets in HISTOGRAMS
         )
         # Runs of one handler arrive from many threads (batch) and tasks at once.
         self._lock = threading.Lock()
@@ -236,7 +176,7 @@ class OpenTelemetryHandler(CallbackHandler):
         if isinstance(provider, str):
             metric_attrs[PROVIDER_NAME] = provider
         attributes = dict(metric_attrs)
-        for key, attribute in _PARAMS:
+        for key, attribute in REQUEST_PARAMS:
             value = params.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 attributes[attribute] = value
@@ -244,7 +184,9 @@ class OpenTelemetryHandler(CallbackHandler):
         if isinstance(stop, Sequence) and not isinstance(stop, str):
             attributes[REQUEST_STOP_SEQUENCES] = [str(s) for s in stop]
         if self.capture_content:
-            attributes[INPUT_MESSAGES] = _input_messages(event)
+            attributes[INPUT_MESSAGES] = input_messages(event)
+            if event.tools:
+                attributes[TOOL_DEFINITIONS] = tool_definitions(event.tools)
         self._open(event, f"{operation} {model}", SpanKind.CLIENT, attributes, metric_attrs)
 
     def on_block_delta(self, event: BlockDelta) -> None:
@@ -301,11 +243,8 @@ class OpenTelemetryHandler(CallbackHandler):
                     if count is not None:
                         span.set_attribute(attribute, count)
                         self._tokens.record(count, {**attrs, TOKEN_TYPE: token_type})
-                for detail, attribute in (
-                    (usage.cache_read_tokens, USAGE_CACHE_READ),
-                    (usage.cache_write_tokens, USAGE_CACHE_WRITE),
-                    (usage.reasoning_tokens, USAGE_REASONING),
-                ):
+                for field, attribute in USAGE_DETAILS:
+                    detail = getattr(usage, field)
                     if detail is not None:
                         span.set_attribute(attribute, detail)
             if run.first is not None:
@@ -317,7 +256,7 @@ class OpenTelemetryHandler(CallbackHandler):
                 for gap in run.gaps:
                     record(max(gap, 0.0), attrs)
             if self.capture_content and result.generations:
-                span.set_attribute(OUTPUT_MESSAGES, _output_messages(result))
+                span.set_attribute(OUTPUT_MESSAGES, output_messages(result, error is not None))
             if RESPONSE_MODEL in attrs:
                 span.set_attribute(RESPONSE_MODEL, attrs[RESPONSE_MODEL])
             if error is not None:

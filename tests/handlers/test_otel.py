@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from streamllm import FakeListLLM, GenerationChunk, ProviderConnectionError, Request, TokenUsage
 from streamllm.callbacks.parent_runs import traced
-from streamllm.handlers import otel
+from streamllm.handlers import _otel_attrs as otel
 from streamllm.handlers.otel import OpenTelemetryHandler
 
 
@@ -106,6 +106,7 @@ def test_names_match_the_semantic_conventions_package() -> None:
         otel.TOOL_CALL_ID: g.GEN_AI_TOOL_CALL_ID,
         otel.TOOL_CALL_ARGUMENTS: g.GEN_AI_TOOL_CALL_ARGUMENTS,
         otel.TOOL_CALL_RESULT: g.GEN_AI_TOOL_CALL_RESULT,
+        otel.TOOL_DEFINITIONS: g.GEN_AI_TOOL_DEFINITIONS,
         otel.METRIC_DURATION: gm.GEN_AI_CLIENT_OPERATION_DURATION,
         otel.METRIC_TOKEN_USAGE: gm.GEN_AI_CLIENT_TOKEN_USAGE,
         otel.METRIC_TIME_TO_FIRST_CHUNK: gm.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
