@@ -113,23 +113,18 @@ class Outcome:
     ended well, its result. (A chat run's outcome, in the models layer, adds
     its message.)
 
-    The drivers append each token to ``texts`` and call :meth:`compact` once it
-    holds :data:`BLOCK` of them, so memory stays near the size of the text.
+    While a run streams, the drivers keep its text themselves (joined in
+    blocks, see ``models/_run.py``) and leave it here as the one item of
+    ``texts`` when the run ends, so :attr:`text` returns it without a copy.
     """
 
-    __slots__ = ("blocks", "finish_reason", "result", "texts", "usage")
+    __slots__ = ("finish_reason", "result", "texts", "usage")
 
     def __init__(self) -> None:
         self.texts: list[str] = []
-        self.blocks: list[str] = []
         self.finish_reason: str | None = None
         self.usage: TokenUsage | None = None
         self.result: LLMResult | None = None
-
-    def compact(self) -> None:
-        """Join the pending tokens into one block."""
-        self.blocks.append("".join(self.texts))
-        self.texts.clear()
 
     def note(self, chunk: GenerationChunk) -> None:
         """Keep a chunk's finish reason and usage (the drivers call this only
@@ -145,12 +140,7 @@ class Outcome:
 
     @property
     def text(self) -> str:
-        """The text produced so far."""
-        if self.blocks:
-            self.compact()
-            if len(self.blocks) > 1:
-                self.blocks[:] = ["".join(self.blocks)]
-            return self.blocks[0]
+        """The text produced so far (one item's join returns that very str)."""
         return "".join(self.texts)
 
     def build(
