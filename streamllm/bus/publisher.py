@@ -40,6 +40,10 @@ __all__ = ["BusPublisher", "Overflow", "publisher_for_url"]
 Overflow = Literal["drop_newest", "drop_oldest"]
 _log = get_logger("streamllm.bus")
 _LINGER = 0.0005  # the writer looks again this soon before it sleeps until woken
+#: How long events may wait for a writer that wants the GIL before the model's
+#: thread lets go of it once (see ``on_event``).
+_NUDGE_AFTER = 0.00025
+_clock = time.monotonic
 
 
 @final
@@ -81,6 +85,7 @@ class BusPublisher(CallbackHandler):
         self._wake = threading.Event()
         self._idle = threading.Condition(self._lock)
         self._sleeping = False
+        self._since = 0.0  # when the oldest event the writer has not taken was queued
         self._busy = False
         self._closing = False
         self._abandon = threading.Event()
@@ -91,16 +96,31 @@ class BusPublisher(CallbackHandler):
         return f"BusPublisher({self.bus!r}, maxsize={self.maxsize}, overflow={self.overflow!r})"
 
     def on_event(self, event: BaseEvent) -> None:
+        nudge = False
         with self._lock:
             if self._writer is None:
                 self._start()
-            if len(self._queue) >= self.maxsize and type(event).droppable:
+            queue = self._queue
+            if not queue:
+                self._since = _clock()
+            elif len(queue) <= self.batch and _clock() - self._since >= _NUDGE_AFTER:
+                self._since, nudge = _clock(), True
+            if len(queue) >= self.maxsize and type(event).droppable:
                 self._overflow(event)
             else:
-                self._queue.append(event)
+                queue.append(event)
             if self._sleeping:
                 self._sleeping = False
                 self._wake.set()
+        if nudge:
+            # The writer was woken but has not run: it waits for the GIL, which
+            # a busy model thread (an event loop streaming many runs) hands over
+            # only every switch interval (5 ms by default). Letting go once here
+            # (about a microsecond when nobody takes it) lets the writer send
+            # now. Not past one batch: a writer that is behind on throughput
+            # shares the GIL the interpreter's usual way, so it never paces the
+            # model (the buffer drops deltas instead).
+            time.sleep(0)
 
     def _overflow(self, event: BaseEvent) -> None:
         """Under the lock, the buffer full and ``event`` a delta: drop one delta."""
