@@ -27,9 +27,10 @@ from streamllm.bus.follow import INDEX, trace_key
 from streamllm.bus.runs import index_fields
 from streamllm.events import BaseEvent
 
-__all__ = ["Batch", "Command", "Pending"]
+__all__ = ["Batch", "Command", "Expiry", "Pending"]
 
 Command = tuple[Any, ...]
+_clock = time.monotonic
 _TOP = "equal or smaller than the target stream top item"
 _V = (*SCHEMA_FIELD, "e")
 
@@ -38,12 +39,13 @@ _V = (*SCHEMA_FIELD, "e")
 class Pending:
     """One entry of a batch: its XADD (id included), and how far it got."""
 
-    __slots__ = ("command", "index", "indexed", "trace_id", "tries", "written")
+    __slots__ = ("command", "ends", "index", "indexed", "trace_id", "tries", "written")
 
     def __init__(self, trace_id: UUID, command: Command) -> None:
         self.trace_id = trace_id
         self.command = command
         self.index: dict[str, str] | None = None
+        self.ends = False  # the root's terminal event: the trace's last entry
         self.written = False
         self.indexed = True
         #: Sends that carried this entry under its current id.
@@ -58,6 +60,37 @@ class Pending:
         self.tries = 0
         if self.index is not None:
             self.index["id"] = entry_id
+
+
+@final
+class Expiry:
+    """When each trace's stream last had its expiry pushed out (one per bus).
+
+    Refreshing at every batch costs an EXPIRE per trace per batch: with many
+    runs streaming at once, as many commands as entries. Once per ``every``
+    seconds is enough; a run's start and end (entries that go into the index)
+    always refresh. ``every`` is a tenth of the ttl, at most one second.
+    """
+
+    __slots__ = ("_at",)
+
+    _MAX = 100_000  # traces remembered; all forgotten at once past this (then refreshed again)
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+
+    def due(self, key: str, ttl: int) -> bool:
+        at = self._at.get(key)
+        return at is None or _clock() - at >= min(1.0, ttl / 10)
+
+    def refreshed(self, key: str) -> None:
+        if len(self._at) >= self._MAX:
+            self._at.clear()
+        self._at[key] = _clock()
+
+    def forget(self, key: str) -> None:
+        """The trace ended (its last EXPIRE is on its way)."""
+        self._at.pop(key, None)
 
 
 _ID = 5  # where the entry id sits in ("XADD", key, "MAXLEN", "~", maxlen, id, *fields)
@@ -107,6 +140,7 @@ class Batch:
                 pending.indexed = pending.index is None
                 if is_root_terminal(event):
                     numbering.forget(trace)
+                    pending.ends = True
             entries.append(pending)
         return cls(entries)
 
@@ -114,29 +148,45 @@ class Batch:
     def done(self) -> bool:
         return all(p.written and p.indexed for p in self.entries)
 
-    def stream_commands(self, ttl: int) -> tuple[list[Command], list[Pending | None]]:
-        """XADDs of the entries not yet written, then one EXPIRE per trace.
+    def stream_commands(
+        self, ttl: int, expiry: Expiry | None = None
+    ) -> tuple[list[Command], list[Pending | str | None]]:
+        """XADDs of the entries not yet written, then an EXPIRE per trace that is due.
 
-        Every write pushes the trace's expiry ``ttl`` seconds out, so a stream
-        expires ``ttl`` after its last entry: the root's terminal event, or the
-        last sign of life of a run whose process died.
+        Writes push the trace's expiry ``ttl`` seconds out, so a stream expires
+        ``ttl`` after its last entry: the root's terminal event (always
+        refreshed), or the last sign of life of a run whose process died. With
+        ``expiry``, a trace refreshed less than a tenth of ``ttl`` (at most a
+        second) ago is not refreshed again: its stream then expires at most
+        that much before ``ttl`` after its last entry.
         """
         commands: list[Command] = []
-        owners: list[Pending | None] = []
-        keys: dict[str, None] = {}
+        owners: list[Pending | str | None] = []
+        keys: dict[str, bool] = {}  # the traces to refresh: True when this is their end
         for p in self.entries:
             if p.written:
                 continue
-            keys[p.command[1]] = None
+            key = p.command[1]
+            if p.ends:
+                keys[key] = True
+            elif expiry is None or p.index is not None or expiry.due(key, ttl):
+                keys.setdefault(key, False)
             commands.append(p.command)
             owners.append(p)
             p.tries += 1
-        for key in keys:
+        for key, ends in keys.items():
             commands.append(("EXPIRE", key, ttl))
-            owners.append(None)
+            if expiry is not None and ends:
+                expiry.forget(key)
+            owners.append(None if expiry is None or ends else key)
         return commands, owners
 
-    def absorb(self, owners: list[Pending | None], results: Sequence[object]) -> set[UUID]:
+    def absorb(
+        self,
+        owners: list[Pending | str | None],
+        results: Sequence[object],
+        expiry: Expiry | None = None,
+    ) -> set[UUID]:
         """Take Redis's answers to :meth:`stream_commands`; the traces to renumber.
 
         Raises the first error that is not about ids (the batch stays to be sent again).
@@ -144,7 +194,9 @@ class Batch:
         collided: set[UUID] = set()
         failure: Exception | None = None
         for pending, result in zip(owners, results, strict=True):
-            if pending is None:
+            if pending is None or isinstance(pending, str):
+                if pending and expiry is not None and result == 1:
+                    expiry.refreshed(pending)
                 continue
             if not isinstance(result, Exception):
                 pending.written = True

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from streamllm.bus import steps
 from streamllm.bus.base import Bus, LostCallback, as_uuid
-from streamllm.bus.batch import Batch, Command
+from streamllm.bus.batch import Batch, Command, Expiry
 from streamllm.bus.cursor import start_id
 from streamllm.bus.entries import EntriesLost, Item, Numbering
 from streamllm.bus.errors import BusError, redact, translated
@@ -75,6 +75,7 @@ class RedisBus(Bus):
         }
         self._lock = threading.Lock()
         self._numbering = Numbering()
+        self._expiry = Expiry()
         self._client: Any = None
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
@@ -202,7 +203,8 @@ class RedisBus(Bus):
     def send(self, batch: Batch) -> None:
         """Write what of ``batch`` is not written yet; call again after a BusError."""
         with translated(self._url, "writing"):
-            done = self._drive(steps.send(batch, self.ttl, self.index_maxlen, self._numbers()))
+            ops = steps.send(batch, self.ttl, self.index_maxlen, self._numbers(), self._expiry)
+            done = self._drive(ops)
         if not done:
             raise BusError(f"writing on {self.url}: Redis refused entries of this batch")
 
@@ -214,7 +216,7 @@ class RedisBus(Bus):
     async def apublish(self, event: BaseEvent) -> str:
         batch = self.prepared([event])
         with translated(self._url, "writing"):
-            ops = steps.send(batch, self.ttl, self.index_maxlen, self._numbers())
+            ops = steps.send(batch, self.ttl, self.index_maxlen, self._numbers(), self._expiry)
             done = await self._adrive(ops)
         if not done:
             raise BusError(f"writing on {self.url}: Redis refused the entry")

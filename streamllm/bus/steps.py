@@ -14,7 +14,7 @@ from collections.abc import Generator, Sequence
 from typing import Any, final
 from uuid import UUID
 
-from streamllm.bus.batch import Batch, Command
+from streamllm.bus.batch import Batch, Command, Expiry
 from streamllm.bus.entries import Item
 from streamllm.bus.follow import INDEX, Entries, Follower, items, trace_key
 
@@ -42,18 +42,21 @@ def _ok(results: Sequence[Any]) -> Sequence[Any]:
     return results
 
 
-def send(batch: Batch, ttl: int, index_maxlen: int, numbering: Any) -> Steps:
+def send(
+    batch: Batch, ttl: int, index_maxlen: int, numbering: Any, expiry: Expiry | None = None
+) -> Steps:
     """Write what of ``batch`` is not written yet (see :mod:`streamllm.bus.batch`).
 
     ``numbering`` is a context manager giving the bus's
     :class:`~streamllm.bus.entries.Numbering` under its lock (for renumbering
-    after another writer got ahead). Returns whether all of it is written.
+    after another writer got ahead); ``expiry`` says which traces' expiry is
+    due for a refresh. Returns whether all of it is written.
     """
     for _ in range(3):
-        commands, owners = batch.stream_commands(ttl)
+        commands, owners = batch.stream_commands(ttl, expiry)
         if not commands:
             break
-        collided = batch.absorb(owners, (yield Writes(commands)))
+        collided = batch.absorb(owners, (yield Writes(commands)), expiry)
         if not collided:
             break
         traces = sorted(collided)
