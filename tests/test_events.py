@@ -130,6 +130,31 @@ def test_run_ids_survive_reseeding_the_global_random() -> None:
     assert new_run_id() != first
 
 
+def test_run_ids_are_uuid4s_in_every_way() -> None:
+    """The ids are built without ``UUID.__init__``: they must be indistinguishable
+    from ``UUID(int=...)`` of the same value (equality, hash, str, version,
+    variant, pickling, is_safe, ordering)."""
+    import pickle
+    from uuid import RFC_4122, UUID, SafeUUID
+
+    from streamllm._ids import new_run_id
+
+    for _ in range(200):
+        got = new_run_id()
+        same = UUID(int=got.int)
+        assert type(got) is UUID
+        assert got == same
+        assert hash(got) == hash(same)
+        assert str(got) == str(same)
+        assert got.version == 4
+        assert got.variant == RFC_4122
+        assert got.is_safe is SafeUUID.unknown
+        assert pickle.loads(pickle.dumps(got)) == got
+        assert UUID(str(got)) == got
+        assert not got < same
+    assert len({new_run_id() for _ in range(1000)}) == 1000
+
+
 class ExtrasLLM(FakeListLLM):
     """Streams its response word by word, each chunk carrying provider extras."""
 
