@@ -80,6 +80,8 @@ class Assembler:
         "_current",
         "_done",
         "_finish",
+        "_hot",
+        "_hot_parts",
         "_last_tool",
         "_metadata",
         "id",
@@ -89,6 +91,9 @@ class Assembler:
         self._blocks: list[_Open] = []
         self._by_index: dict[int | str, int] = {}
         self._current: int | None = None  # the open unnumbered text/reasoning block
+        # Its kind and fragments, for feed's hot path (None: no such block open).
+        self._hot: BlockKind | None = None
+        self._hot_parts: list[str] = []
         self._last_tool: int | None = None
         self._counts: dict[str, int] = {}
         self._finish: str | None = None
@@ -100,11 +105,19 @@ class Assembler:
     # -- feeding ---------------------------------------------------------
     def feed(self, delta: ChatDelta) -> Pieces:
         """The pieces to emit for ``delta``, in order (none when it only carried metadata)."""
+        kind = delta.kind
+        if kind == self._hot and delta.index is None and delta.signature is None:
+            # The hot path: one more fragment of the open unnumbered block of this kind.
+            text = delta.text
+            if text:
+                self._hot_parts.append(text)
+            return (
+                _new(BlockChunk, (self._current, kind, text, None, None, None, False, False, None)),
+            )
         if self._done:
             raise RuntimeError("the assembler is finished: feed() after finish()")
-        kind = delta.kind
         if kind == "text" or kind == "reasoning":
-            # The hot path: one more fragment of an open block of this kind.
+            # One more fragment of an open (numbered) block of this kind.
             index = delta.index
             pos = self._current if index is None else self._by_index.get(index)
             if pos is not None and delta.signature is None:
@@ -159,7 +172,8 @@ class Assembler:
             pos = self._current
             if pos is None or self._blocks[pos].kind != kind:
                 self._end_current(out)
-                pos = self._current = self._open(kind, None, None)
+                pos = self._open(kind, None, None)
+                self._set_current(pos)
                 first = True
             else:
                 first = False
@@ -210,7 +224,7 @@ class Assembler:
         if delta.index is not None:
             self._by_index[delta.index] = pos
         elif kind != "tool_call":
-            self._current = pos
+            self._set_current(pos)
         if kind == "tool_call":
             self._last_tool = pos
         out.append(self._append(pos, delta.text, delta.signature, True))
@@ -257,10 +271,18 @@ class Assembler:
             return BlockChunk(pos, block.kind, last=True, content=content)
         return piece._replace(last=True, content=content)
 
+    def _set_current(self, pos: int | None) -> None:
+        self._current = pos
+        if pos is None:
+            self._hot, self._hot_parts = None, []
+        else:
+            block = self._blocks[pos]
+            self._hot, self._hot_parts = block.kind, block.parts
+
     def _end_current(self, out: list[BlockChunk]) -> None:
         if self._current is not None:
             out.append(self._ended(self._current, None))
-            self._current = None
+            self._set_current(None)
 
     def _end_index(self, index: int | None) -> Pieces:
         out: list[BlockChunk] = []
@@ -273,7 +295,7 @@ class Assembler:
         return tuple(out)
 
     def _end_all(self) -> Pieces:
-        self._current = None
+        self._set_current(None)
         return tuple(
             self._ended(pos, None) for pos, b in enumerate(self._blocks) if b.content is None
         )

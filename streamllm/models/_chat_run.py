@@ -38,6 +38,8 @@ from streamllm.request import Outcome, Request
 
 __all__ = ["CHAT", "ChatOutcome", "chat_adrive", "chat_drive", "generated_text"]
 
+_new_chunk = object.__new__
+
 
 class ChatOutcome(Outcome):
     """A chat run's outcome: its assembler and, once the stream ended, its message."""
@@ -154,7 +156,6 @@ def chat_drive(
         token = run.token
         block_delta = run.delta
         want_deltas = run.wants_deltas()
-        chunk = AIMessageChunk._of
         for delta in it:
             pieces = feed(delta)
             if pieces:
@@ -170,7 +171,12 @@ def chat_drive(
                         elif want_deltas:
                             block_delta(block, kind, text)
                 if chunks:
-                    yield chunk(pieces, asm.id)
+                    # AIMessageChunk._of inline (a call costs as much as the chunk).
+                    c = _new_chunk(AIMessageChunk)
+                    c._pieces = pieces
+                    c._state = c._tail = None
+                    c.id = asm.id
+                    yield c
         it = None
         tail, outcome.message = asm.finish()
         if fire and tail.pieces:
