@@ -144,9 +144,9 @@ class RedisControl:
 
 def _entries(reply: Any) -> list[tuple[str, Any]]:
     """XREAD's entries of the one stream read."""
-    from streamllm.bus.redis_bus import _pairs
+    from streamllm.bus.follow import pairs
 
-    return [(entry_id, fields) for _, entries in _pairs(reply) for entry_id, fields in entries]
+    return [(entry_id, fields) for _, entries in pairs(reply) for entry_id, fields in entries]
 
 
 def _cancelled(fields: Any) -> UUID | None:

@@ -10,13 +10,13 @@ which ids next (:meth:`plan`) and turns what came back into items
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import final
+from typing import Any, final
 from uuid import UUID
 
 from streamllm.bus.cursor import Cursor
 from streamllm.bus.entries import TERMINAL_PHASES, Item, decode, split
 
-__all__ = ["INDEX", "Follower", "trace_key", "trace_of_key"]
+__all__ = ["INDEX", "Follower", "pairs", "trace_key", "trace_of_key"]
 
 INDEX = "streamllm:runs"
 _PREFIX, _SUFFIX = "streamllm:{", "}:events"
@@ -121,3 +121,12 @@ class Follower:
             trace = UUID(fields["trace"])
             if trace not in self.cursors:
                 self.cursors[trace] = Cursor(trace, "0")
+
+
+def pairs(reply: Any) -> list[tuple[str, Entries]]:
+    """XREAD's reply as (key, entries) pairs (RESP2 gives a list, RESP3 a dict)."""
+    if not reply:
+        return []
+    if isinstance(reply, Mapping):
+        return [(k, v[0] if v and isinstance(v[0], list) else v) for k, v in reply.items()]
+    return [(key, entries) for key, entries in reply]

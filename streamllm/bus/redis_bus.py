@@ -11,23 +11,25 @@ one trace carries the trace's hash tag, so the bus works on Redis Cluster
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, final
 from uuid import UUID
 
-from streamllm.bus import steps
+from streamllm.bus import shared, steps
 from streamllm.bus.base import Bus, LostCallback, as_uuid
-from streamllm.bus.batch import Batch, Command, Expiry
+from streamllm.bus.batch import Batch, Expiry
 from streamllm.bus.cursor import start_id
 from streamllm.bus.entries import EntriesLost, Item, Numbering
 from streamllm.bus.errors import BusError, redact, translated
-from streamllm.bus.follow import INDEX, Entries, Follower, items, trace_key
-from streamllm.bus.resp import pack
+from streamllm.bus.follow import INDEX, Entries, Follower, items, pairs, trace_key
+from streamllm.bus.resp import send_packed
 from streamllm.bus.runs import RunInfo, fold
-from streamllm.bus.steps import Reads, Step, Steps, Writes
+from streamllm.bus.shared import COUNT, SharedReader
+from streamllm.bus.steps import Reads, Step, Steps, Writes, reply_pairs
 from streamllm.events import BaseEvent
 
 __all__ = ["RedisBus"]
@@ -78,6 +80,9 @@ class RedisBus(Bus):
         self._expiry = Expiry()
         self._client: Any = None
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedReader] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -154,7 +159,7 @@ class RedisBus(Bus):
 
     def _do(self, client: Any, step: Step) -> Any:
         if isinstance(step, Writes) and not self._cluster:
-            return _send_packed(client.connection_pool, step)
+            return send_packed(client.connection_pool, step)
         if isinstance(step, Reads | Writes):
             pipe = client.pipeline(transaction=False)
             for command in step:
@@ -253,7 +258,7 @@ class RedisBus(Bus):
             step = steps.read_plan(follower.plan(), bool(self._cluster), _BLOCK_MS)
             expired = None
             with translated(self._url, "reading"):
-                reply = _reply(step, self._do(client, step))
+                reply = reply_pairs(step, self._do(client, step))
                 if not reply and isinstance(step, Reads):
                     threading.Event().wait(_POLL_S)
                 if not reply and trace and self._drive(steps.gone(trace, self.index_maxlen)):
@@ -266,21 +271,58 @@ class RedisBus(Bus):
     async def asubscribe(
         self, trace_id: UUID | str | None = None, after: str = "0"
     ) -> AsyncIterator[tuple[str, Item]]:
+        """See :meth:`Bus.asubscribe`. On one Redis (not a cluster) the
+        subscriptions of one event loop share one blocking read
+        (:mod:`streamllm.bus.shared`)."""
         trace = None if trace_id is None else as_uuid(trace_id)
         with translated(self._url, "subscribing"):
             follower: Follower = await self._adrive(steps.follower(trace, after))
-        client = await self._aclient()
+            client = await self._aclient()
+        if self._cluster:
+            entries = self._afollow_alone(client, follower, trace)
+        else:
+
+            async def read(plan: dict[str, str]) -> list[tuple[str, Entries]]:
+                flat = [x for pair in plan.items() for x in pair]
+                keys, ids = flat[0::2], flat[1::2]
+                return pairs(
+                    await client.execute_command("XREAD", "COUNT", COUNT, "STREAMS", *keys, *ids)
+                )
+
+            async def gone() -> tuple[str, Item] | None:
+                assert trace is not None
+                if await self._adrive(steps.gone(trace, self.index_maxlen)):
+                    return follower.cursors[trace].expired()
+                return None
+
+            entries = shared.follow(follower, self._reader(client), read, gone)
+        async with contextlib.aclosing(entries):
+            while True:
+                with translated(self._url, "reading"):
+                    try:
+                        item = await anext(entries)
+                    except StopAsyncIteration:
+                        return
+                yield item
+
+    def _reader(self, client: Any) -> SharedReader:
+        loop = asyncio.get_running_loop()
+        reader = self._readers.get(loop)
+        if reader is None:
+            reader = self._readers[loop] = SharedReader(client, pairs, _BLOCK_MS)
+        return reader
+
+    async def _afollow_alone(
+        self, client: Any, follower: Follower, trace: UUID | None
+    ) -> AsyncGenerator[tuple[str, Item], None]:
+        """A subscription's own reads (on a cluster, where one XREAD cannot span slots)."""
         while not follower.ended:
-            step = steps.read_plan(follower.plan(), bool(self._cluster), _BLOCK_MS)
-            expired = None
-            with translated(self._url, "reading"):
-                reply = _reply(step, await self._ado(client, step))
-                if not reply and isinstance(step, Reads):
-                    await asyncio.sleep(_POLL_S)
-                if not reply and trace and await self._adrive(steps.gone(trace, self.index_maxlen)):
-                    expired = follower.cursors[trace].expired()
-            if expired is not None:
-                yield expired
+            step = steps.read_plan(follower.plan(), True, _BLOCK_MS)
+            reply = reply_pairs(step, await self._ado(client, step))
+            if not reply and isinstance(step, Reads):
+                await asyncio.sleep(_POLL_S)
+            if not reply and trace and await self._adrive(steps.gone(trace, self.index_maxlen)):
+                yield follower.cursors[trace].expired()
                 return
             for item in follower.take(reply):
                 yield item
@@ -316,58 +358,10 @@ class RedisBus(Bus):
             client.close()
 
     async def aclose(self) -> None:
+        reader = self._readers.pop(asyncio.get_running_loop(), None)
+        if reader is not None:
+            await reader.aclose()
         client = self._aclients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
         self.close()
-
-
-def _send_packed(pool: Any, commands: list[Command]) -> list[Any]:
-    """Write commands in one round trip on one pooled connection; the replies in
-    order, a refused command's error in its place.
-
-    What ``pipeline(transaction=False)`` does for writes, without its per-command
-    bookkeeping and reply callbacks (XADD and EXPIRE replies need none): about a
-    fifth of the publisher's time per event.
-    """
-    from redis.exceptions import ResponseError
-
-    try:
-        conn = pool.get_connection()
-    except TypeError:  # redis-py before 5.3 wants a command name
-        conn = pool.get_connection("XADD")
-    try:
-        conn.send_packed_command([pack(commands)])
-        results: list[Any] = []
-        for _ in commands:
-            try:
-                results.append(conn.read_response())
-            except ResponseError as exc:
-                results.append(exc)
-        return results
-    except BaseException:
-        conn.disconnect()  # replies may be left unread: never reuse it
-        raise
-    finally:
-        pool.release(conn)
-
-
-def _pairs(reply: Any) -> list[tuple[str, Entries]]:
-    """XREAD's reply as (key, entries) pairs (RESP2 gives a list, RESP3 a dict)."""
-    if not reply:
-        return []
-    if isinstance(reply, Mapping):
-        return [(k, v[0] if v and isinstance(v[0], list) else v) for k, v in reply.items()]
-    return [(key, entries) for key, entries in reply]
-
-
-def _reply(step: Step, result: Any) -> list[tuple[str, Entries]]:
-    """An XREAD's answer (or a pipeline of them) as (key, entries) pairs."""
-    if not isinstance(step, Reads):
-        return _pairs(result)
-    merged: list[tuple[str, Entries]] = []
-    for one in result:
-        if isinstance(one, Exception):
-            raise one
-        merged.extend(_pairs(one))
-    return merged

@@ -16,9 +16,19 @@ from uuid import UUID
 
 from streamllm.bus.batch import Batch, Command, Expiry
 from streamllm.bus.entries import Item
-from streamllm.bus.follow import INDEX, Entries, Follower, items, trace_key
+from streamllm.bus.follow import INDEX, Entries, Follower, items, pairs, trace_key
 
-__all__ = ["Reads", "Step", "Steps", "Writes", "follower", "gone", "read_plan", "send"]
+__all__ = [
+    "Reads",
+    "Step",
+    "Steps",
+    "Writes",
+    "follower",
+    "gone",
+    "read_plan",
+    "reply_pairs",
+    "send",
+]
 
 
 @final
@@ -111,3 +121,15 @@ def read_plan(plan: dict[str, str], cluster: bool, block_ms: int) -> Step:
     flat = [x for pair in plan.items() for x in pair]
     keys, ids = flat[0::2], flat[1::2]
     return ("XREAD", "COUNT", 500, "BLOCK", block_ms, "STREAMS", *keys, *ids)
+
+
+def reply_pairs(step: Step, result: Any) -> list[tuple[str, Entries]]:
+    """An XREAD's answer (or a pipeline of them) as (key, entries) pairs."""
+    if not isinstance(step, Reads):
+        return pairs(result)
+    merged: list[tuple[str, Entries]] = []
+    for one in result:
+        if isinstance(one, Exception):
+            raise one
+        merged.extend(pairs(one))
+    return merged
