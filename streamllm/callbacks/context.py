@@ -71,17 +71,12 @@ _parent: contextvars.ContextVar[ParentRun | None] = contextvars.ContextVar(
 )
 
 
-def current_parent() -> ParentRun | None:
-    """The parent run of the current context, if any."""
-    return _parent.get()
-
-
-def set_parent(parent: ParentRun | None) -> contextvars.Token[ParentRun | None]:
-    return _parent.set(parent)
-
-
-def reset_parent(token: contextvars.Token[ParentRun | None]) -> None:
-    _parent.reset(token)
+# The contextvar's own methods, so starting, entering and leaving a run cost
+# no call of ours: the parent run of the current context (None at the root),
+# set it (returns the token), and restore it with that token.
+current_parent = _parent.get
+set_parent = _parent.set
+reset_parent = _parent.reset
 
 
 def global_entries() -> tuple[Entry, ...]:
@@ -125,8 +120,8 @@ def remove_global_handler(handler: Handler) -> None:
         _global = tuple(e for e in _global if e.handler is not handler)
 
 
-def scoped_entries() -> tuple[Entry, ...]:
-    return _scoped.get()
+#: The handlers of the enclosing ``tracing`` blocks (the contextvar's own ``get``).
+scoped_entries = _scoped.get
 
 
 @contextmanager

@@ -87,7 +87,7 @@ class CallbackManager:
     >>> run = manager.start_run(name="my-run", sender=None)    # doctest: +SKIP
     """
 
-    __slots__ = ("entries", "metadata", "parent", "tags")
+    __slots__ = ("entries", "metadata", "outer", "parent", "tags")
 
     def __init__(
         self,
@@ -101,6 +101,9 @@ class CallbackManager:
         self.tags = check_tags(tags)
         self.metadata = check_metadata(metadata)
         self.parent = parent
+        #: The global and scoped entries among ``entries`` (what a run of this
+        #: manager does not pass down to its children: they merge those themselves).
+        self.outer: tuple[Entry, ...] = ()
 
     @classmethod
     def configure(
@@ -114,17 +117,18 @@ class CallbackManager:
         """Merge every source: global, scoped, the parent run, then ``inheritable``
         (a model's handlers) and ``local`` (the call's). Each handler once."""
         parent = current_parent()
-        entries = global_entries() + scoped_entries()
+        entries = outer = global_entries() + scoped_entries()
         if parent is not None:
             entries += parent.entries
             tags = parent.tags + tuple(t for t in tags if t not in parent.tags)
             metadata = freeze({**parent.metadata, **metadata}) if metadata else parent.metadata
         entries += inheritable + local
         self = cls.__new__(cls)
-        self.entries = _dedupe(entries) if entries else ()
+        self.entries = _dedupe(entries) if len(entries) > 1 else entries
         self.tags = tags
         self.metadata = freeze(metadata) if metadata else _NO_METADATA
         self.parent = parent
+        self.outer = outer
         return self
 
     def start_run(

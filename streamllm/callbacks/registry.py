@@ -157,15 +157,23 @@ _entries: dict[int, tuple[object, type, Entry]] = {}
 _ENTRIES_SIZE = 256
 
 
-def _resolve_object(handler: CallbackHandler | AsyncCallbackHandler) -> Entry:
+def _cached(handler: object) -> Entry | None:
+    """The cached entry of this handler object, if it is still its entry."""
     hit = _entries.get(id(handler))
     if (
         hit is not None
         and hit[0] is handler
         and hit[1] is type(handler)
-        and hit[2].raise_error is bool(handler.raise_error)
+        and hit[2].raise_error is bool(handler.raise_error)  # type: ignore[attr-defined]
     ):
         return hit[2]
+    return None
+
+
+def _resolve_object(handler: CallbackHandler | AsyncCallbackHandler) -> Entry:
+    entry = _cached(handler)
+    if entry is not None:
+        return entry
     entry = _new_entry(handler)
     if entry.wraps is None:  # a wrapper's entry depends on its inner handler's
         if len(_entries) >= _ENTRIES_SIZE:
@@ -239,6 +247,10 @@ def resolve_all(handlers: object) -> tuple[Entry, ...]:
     """Resolve a sequence of handlers (``None`` is no handlers)."""
     if handlers is None:
         return ()
+    kind = type(handlers)
+    if kind is list or kind is tuple:  # the common case: per call, often one handler
+        items: list[object] | tuple[object, ...] = handlers  # type: ignore[assignment]
+        return tuple([_cached(h) or resolve(h) for h in items])
     if isinstance(handlers, CallbackHandler | AsyncCallbackHandler | Mapping) or callable(handlers):
         raise ConfigurationError(
             "callbacks must be a list of handlers, e.g. callbacks=[handler], not one handler"

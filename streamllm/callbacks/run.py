@@ -141,39 +141,41 @@ class RunManager(Fragments):
         return self._t.wanted[kind] or bool(SIGNALS[kind].receivers)
 
     def _make(self, cls: type[BaseEvent], fields: Mapping[str, Any]) -> Any:
-        # One template per event kind (the common fields and its type), so an
-        # event costs one dict merge: step events are built per fragment.
-        tpls = self._tpls
-        tpl = tpls.get(cls)
-        if tpl is None:
-            tpl = tpls[cls] = {
+        # One dict display, in field order: the common fields, then the kind's
+        # (the per-fragment events copy a template instead, see Fragments).
+        seq = self.seq
+        self.seq = seq + 1
+        return trusted_event(
+            cls,
+            {
                 "run_id": self.run_id,
                 "parent_run_id": self.parent_run_id,
                 "trace_id": self.trace_id,
-                "seq": 0,
-                "time": 0.0,
-                "monotonic": 0.0,
+                "seq": seq,
+                "time": _time(),
+                "monotonic": _monotonic(),
                 "name": self.name,
                 "tags": self.tags,
                 "metadata": self.metadata,
                 "type": TYPES[cls],
-            }
-        data = {**tpl, **fields}
-        seq = self.seq
-        self.seq = seq + 1
-        data["seq"] = seq
-        data["time"] = _time()
-        data["monotonic"] = _monotonic()
-        return trusted_event(cls, data)
+                **fields,
+            },
+        )
+
+    #: The run's next event of kind ``cls`` with ``fields``, whether or not it is
+    #: wanted: for a start or step event whose caller asked :meth:`wants` first
+    #: (to convert its payload only then).
+    make = _make
 
     def build(self, cls: type[E], fields: Mapping[str, Any]) -> E | None:
         """The run's next event of kind ``cls`` with ``fields`` (read-only data),
         or None when no handler or signal receiver wants that kind; building a
         terminal kind marks the run done. Works for every event class, so a new
         kind needs no method here."""
-        if cls.slot in TERMINAL:
+        slot = cls.slot
+        if slot in TERMINAL:
             self.done = True
-        if not self.wants(cls.slot):
+        if not (self._t.wanted[slot] or SIGNALS[slot].receivers):
             return None
         return self._make(cls, fields)  # type: ignore[no-any-return]
 
@@ -265,8 +267,11 @@ class RunManager(Fragments):
         """
         if event is None:
             return
-        deliver(self._inline[event.slot], event, self._failures)
-        self._post(event)
+        slot = event.slot
+        failures = self._failures
+        deliver(self._inline[slot], event, failures)
+        if SIGNALS[slot].receivers or self._sinks or failures.error is not None:
+            self._post(event)
 
     def _post(self, event: BaseEvent) -> None:
         """After the handlers: the signal, the drains, a raise_error failure."""
@@ -311,13 +316,16 @@ class RunManager(Fragments):
         if self._settled:
             return None
         self._settled = True
-        for drain in (self._drain, self._stray):
-            if drain is not None:
+        if self._sinks:  # only a sync run with async hooks has drains
+            for drain in self._sinks:
                 drain.finish()
-        if self._drain is not None and wait:
-            self._drain.wait(self.run_id)
+            if self._drain is not None and wait:
+                self._drain.wait(self.run_id)
         failures = self._failures
-        late, failures.deferred = failures.deferred, None
+        late = failures.deferred
+        if late is None:
+            return None
+        failures.deferred = None
         return late if wait else None
 
     def clear_failure(self) -> None:

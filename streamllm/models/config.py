@@ -58,6 +58,7 @@ class RunnableConfig(CallOptions, total=False):
 _CALL_KEYS = frozenset(CallOptions.__annotations__)
 _IGNORED_KEYS = frozenset({"configurable", "recursion_limit"})
 _CONFIG_KEYS = _CALL_KEYS | _IGNORED_KEYS | {"max_concurrency"}
+_NO_CONFIG: Mapping[str, Any] = {}  # never written to
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:
@@ -98,30 +99,46 @@ def configure(
 ) -> tuple[CallbackManager, str, UUID | None]:
     """The manager, run name and run id of a call: the model's own ``entries``,
     ``tags`` and ``metadata``, then ``config``'s, then the keyword ``options``."""
-    if config is None and not options and not extra and not tags and not metadata:
-        return CallbackManager.configure(inheritable=entries), name, None
-    merged = _mapping(config, "config")
-    _check_keys(set(merged), _CONFIG_KEYS, "config")
-    _check_keys(set(options), _CALL_KEYS, "keyword")
-    callbacks = resolve_all(merged.get("callbacks")) + resolve_all(options.get("callbacks"))
-    all_tags = check_tags(tags) + check_tags(merged.get("tags")) + check_tags(options.get("tags"))
-    all_metadata = check_metadata(
-        {
-            **_mapping(metadata, "metadata"),
-            **_mapping(merged.get("metadata"), "config['metadata']"),
-            **_mapping(options.get("metadata"), "metadata"),
-        }
-    )
-    run_name = options.get("run_name") or merged.get("run_name") or name
+    if config is None:
+        if not options and not extra and not tags and not metadata:
+            return CallbackManager.configure(inheritable=entries), name, None
+        merged: Mapping[str, Any] = _NO_CONFIG
+    else:
+        merged = _mapping(config, "config")
+        if not _CONFIG_KEYS.issuperset(merged):
+            _check_keys(set(merged), _CONFIG_KEYS, "config")
+    if not _CALL_KEYS.issuperset(options):
+        _check_keys(set(options), _CALL_KEYS, "keyword")
+    # Each part is looked at only when it is set: most calls pass one or two.
+    get, option = merged.get, options.get
+    callbacks = resolve_all(get("callbacks")) + resolve_all(option("callbacks"))
+    config_tags, option_tags = get("tags"), option("tags")
+    all_tags = check_tags(tags) if tags else ()
+    if config_tags or option_tags:
+        all_tags += check_tags(config_tags) + check_tags(option_tags)
+    config_metadata, option_metadata = get("metadata"), option("metadata")
+    if config_metadata is None and option_metadata is None:
+        all_metadata = check_metadata(None if metadata is None else _mapping(metadata, "metadata"))
+    else:
+        all_metadata = check_metadata(
+            {
+                **_mapping(metadata, "metadata"),
+                **_mapping(config_metadata, "config['metadata']"),
+                **_mapping(option_metadata, "metadata"),
+            }
+        )
+    run_name = option("run_name") or get("run_name") or name
     if not isinstance(run_name, str):
         raise ConfigurationError(f"run_name must be a string, not {type(run_name).__name__}")
-    run_id = _run_id(options.get("run_id") or merged.get("run_id"))
-    if batch and run_id is not None:
-        raise ConfigurationError("run_id applies to one run; batch starts several")
+    run_id = option("run_id") or get("run_id")
+    if run_id is not None:
+        run_id = _run_id(run_id)
+        if batch:
+            raise ConfigurationError("run_id applies to one run; batch starts several")
     manager = CallbackManager.configure(
         local=callbacks + extra,
         inheritable=entries,
-        tags=tuple(dict.fromkeys(all_tags)),
+        tags=tuple(dict.fromkeys(all_tags)) if len(all_tags) > 1 else all_tags,
         metadata=all_metadata,
     )
     return manager, run_name, run_id

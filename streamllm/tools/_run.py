@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, final
 
-from streamllm.callbacks.context import ParentRun, global_entries, scoped_entries, set_parent
+from streamllm.callbacks.context import ParentRun, set_parent
 from streamllm.callbacks.lifecycle import RunLifecycle
 from streamllm.callbacks.manager import CallbackManager
 from streamllm.callbacks.run import Mode
@@ -52,7 +52,7 @@ class ToolRun(RunLifecycle):
         manager, run = self._manager, self.run
         entries = manager.entries
         if entries:
-            outer = global_entries() + scoped_entries()
+            outer = manager.outer
             if outer is entries:  # only global and scoped handlers: none to pass down
                 entries = ()
             elif outer:  # entries are compared by identity (Entry has no __eq__)

@@ -36,6 +36,7 @@ from streamllm.tools.schema import check_name, function_schema
 __all__ = ["Tool", "ToolInput"]
 
 _CALL_TYPES = frozenset({"tool_call", "invalid_tool_call"})
+_MODEL_VALIDATE = BaseModel.model_validate.__func__  # type: ignore[attr-defined]
 
 #: What ``invoke`` takes: the arguments, or the model's call (a ``ToolCall``,
 #: or its dict with ``"type": "tool_call"``).
@@ -65,6 +66,7 @@ class Tool:
     __slots__ = (
         "_entries",
         "_params",
+        "_plain",
         "_spec",
         "args_schema",
         "callbacks",
@@ -119,6 +121,9 @@ class Tool:
         self._entries = resolve_all(callbacks)
         # None when each field is its parameter (the common case, a dict copy).
         self._params = None if all(f == p for f, p in params) else params
+        # The schema whose model_validate is pydantic's own: its validator is
+        # called directly (the same call, without the wrapper's cost).
+        self._plain = args_schema if _plain_validate(args_schema) else None
         # Checked now, so bind_tools never fails on a tool that was accepted.
         self._spec: ToolSpec = to_tool_spec(self)
 
@@ -133,7 +138,7 @@ class Tool:
     # -- one call's input and arguments ------------------------------------------
 
     def _input(self, input: Any) -> tuple[ToolCall | InvalidToolCall | None, Mapping[str, Any]]:
-        if isinstance(input, Mapping):
+        if type(input) is dict or isinstance(input, Mapping):
             # A call's dict has its "type" and "args" (a tool may well have a
             # parameter named "type", so the kind alone does not tell).
             if input.get("type") not in _CALL_TYPES or (
@@ -159,8 +164,12 @@ class Tool:
                 f"tool {self.name!r}: the model's arguments are not a JSON object ({call.error})",
                 tool=self.name,
             )
+        schema = self.args_schema
         try:
-            values = self.args_schema.model_validate(args)
+            if schema is self._plain:
+                values = schema.__pydantic_validator__.validate_python(args)
+            else:
+                values = schema.model_validate(args)
         except ValidationError as exc:
             raise _arguments_error(self.name, exc) from None
         params = self._params
@@ -228,7 +237,7 @@ class Tool:
             run.fail(exc)
             raise
         run.end(output)
-        return self._result(call, output)
+        return output if call is None else self._result(call, output)
 
     @overload
     async def ainvoke(
@@ -267,6 +276,10 @@ class Tool:
             raise
         await run.aend(output)
         return self._result(call, output)
+
+
+def _plain_validate(schema: type[BaseModel]) -> bool:
+    return getattr(schema.model_validate, "__func__", None) is _MODEL_VALIDATE
 
 
 def _check_schema(name: str, schema: Any) -> tuple[type[BaseModel], tuple[tuple[str, str], ...]]:

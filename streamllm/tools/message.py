@@ -16,9 +16,12 @@ from typing import Any
 
 from pydantic_core import to_json
 
+from streamllm._fast import all_fields, trusted
 from streamllm.chat.inputs import Message
 
 __all__ = ["ToolMessage", "output_text", "tool_message"]
+
+_FIELDS = all_fields(Message)
 
 
 # Named like LangChain's class, which is what users reach for; a function,
@@ -30,9 +33,13 @@ def ToolMessage(content: str, *, tool_call_id: str, name: str | None = None) -> 
 
 def tool_message(output: Any, tool_call_id: str, name: str) -> Message:
     """The message for a call's output, built without validation (each field is
-    a str already: the call's id was validated with its ToolCall)."""
-    return Message.model_construct(
-        role="tool", content=output_text(output), tool_call_id=tool_call_id, name=name
+    a str already: the call's id was validated with its ToolCall), as
+    ``model_construct`` would build it, at a fraction of its cost."""
+    content = output_text(output)
+    return trusted(
+        Message,
+        {"role": "tool", "content": content, "tool_call_id": tool_call_id, "name": name},
+        _FIELDS,
     )
 
 
