@@ -36,6 +36,7 @@ __all__ = ["RedisBus"]
 
 _SCHEMES = ("redis", "rediss", "unix")
 _BLOCK_MS = 1000
+_MAX_ACONNECTIONS = 100  # per event loop (one of them the shared blocking read)
 _POLL_S = 0.02  # between reads of many streams on a cluster (no multi-slot XREAD there)
 
 
@@ -139,8 +140,16 @@ class RedisBus(Bus):
                         self._cluster = bool(info.get("cluster_enabled"))
                     finally:
                         await probe.aclose()
-                factory = RedisCluster if self._cluster else aredis.Redis
-                client = factory.from_url(self._url, **options)
+                if self._cluster:
+                    client = RedisCluster.from_url(self._url, **options)
+                else:
+                    # Many subscriptions starting at once wait for a connection
+                    # rather than fail with "Too many connections".
+                    pool = aredis.BlockingConnectionPool.from_url(
+                        self._url, max_connections=_MAX_ACONNECTIONS,
+                        timeout=options["socket_timeout"], **options,
+                    )  # fmt: skip
+                    client = aredis.Redis.from_pool(pool)
             self._aclients[loop] = client
         return client
 

@@ -169,3 +169,20 @@ async def test_closing_the_bus_ends_a_waiting_subscription_with_a_bus_error(
     await bus.aclose()
     with pytest.raises(BusError, match="closed"):
         await asyncio.wait_for(still, 30)
+
+
+async def test_more_live_subscriptions_than_the_connection_pool_holds(redis_bus: RedisBus) -> None:
+    """150 subscriptions start at once and wait live on one loop (redis-py's
+    async pool holds 100 connections: one blocking read each could not work)."""
+    bus = redis_bus
+    runs = [run_events(tokens=1) for _ in range(150)]
+    for events in runs:
+        await bus.apublish(events[0])
+    follows = [Follow(bus.asubscribe(events[0].trace_id)) for events in runs]
+    for follow in follows:
+        await asyncio.wait_for(follow.first.wait(), 60)
+    for events in runs:
+        for event in events[1:]:
+            await bus.apublish(event)
+    for follow, events in zip(follows, runs, strict=True):
+        assert [item for _, item in await asyncio.wait_for(follow.task, 60)] == events
