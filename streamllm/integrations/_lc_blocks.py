@@ -22,6 +22,10 @@ from streamllm.usage import TokenUsage, normalize_finish_reason
 
 __all__ = ["ChatBlocks"]
 
+# ChatDelta("text", content) without the named tuple's Python-level __new__ (per
+# token); a test checks it equals the real thing.
+_new = tuple.__new__
+
 
 @final
 class ChatBlocks:
@@ -46,11 +50,13 @@ class ChatBlocks:
             if not content:
                 return ()
             self.streamed = True
-            pieces = self._asm.feed(ChatDelta("text", content))
-            if len(pieces) == 1 and not pieces[0].first and not pieces[0].last:
+            fields = ("text", content, None, None, None, None, None, None, None, None)
+            pieces = self._asm.feed(_new(ChatDelta, fields))
+            block, _, _, _, _, _, first, last, _ = pieces[0]
+            if not (first or last or len(pieces) > 1):
                 texts.append(content)
                 if self._tokens:
-                    return (self._run.token_event(content, extras, pieces[0].block),)
+                    return (self._run.token_event(content, extras, block),)
                 return ()
             out: list[BaseEvent | None] = []
             for piece in pieces:

@@ -140,7 +140,7 @@ class OpenRun:
 class Runs:
     """Open and recently ended runs of one bridge handler."""
 
-    __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "_warned", "open")
+    __slots__ = ("_ended", "_handlers", "_lock", "_mode", "_sender", "_warned", "last", "open")
 
     def __init__(self, entries: tuple[Entry, ...], sender: object, mode: Mode) -> None:
         # Resolved entries are accepted wherever handlers are: resolved once, here.
@@ -148,6 +148,10 @@ class Runs:
         self._sender = sender
         self._mode = mode
         self.open: dict[UUID, OpenRun] = {}
+        #: The run id the latest token came with (LangChain passes a run's own
+        #: UUID object each time) and its run: a token's lookup without hashing
+        #: a UUID, whose __hash__ is Python code. One tuple, replaced whole.
+        self.last: tuple[UUID | None, OpenRun | None] = (None, None)
         # run id -> its trace id, for runs that ended (children may still come)
         self._ended: OrderedDict[UUID, UUID] = OrderedDict()
         # runs a dropped callback was logged for already: once per run is enough
@@ -230,6 +234,8 @@ class Runs:
         with self._lock:
             opened = self.open.pop(run_id, None)
             if opened is not None:
+                if self.last[1] is opened:
+                    self.last = (None, None)
                 _remember(self._ended, run_id, opened.run.trace_id)
 
     def quiet(self, run_id: UUID) -> None:

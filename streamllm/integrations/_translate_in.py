@@ -156,7 +156,12 @@ class Inbound:
         self, token: Any, chunk: Any, run_id: UUID, parent_run_id: UUID | None, tags: Any
     ) -> Step | None:
         """``on_llm_new_token``, with its arguments passed positionally (the hot path)."""
-        opened = self.runs.open.get(run_id)
+        runs = self.runs
+        last_id, opened = runs.last
+        if last_id is not run_id or opened is None or opened.run.done:
+            opened = runs.open.get(run_id)
+            if opened is not None:
+                runs.last = (run_id, opened)
         start = None
         if opened is None:
             opened, start = self._find("llm", run_id, parent_run_id, tags)
