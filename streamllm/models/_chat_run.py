@@ -202,6 +202,7 @@ async def chat_adrive(
     asm = outcome.asm
     feed = asm.feed
     inline = not run.has_async
+    chunk = AIMessageChunk._of
     it: Any = None
     try:
         await run.aemit(call.start(run))
@@ -217,7 +218,7 @@ async def chat_adrive(
                     else:
                         await _afire(run, pieces, want_tokens)
                 if chunks:
-                    yield asm.chunk(pieces)
+                    yield chunk(pieces, asm.id)
         it = None
         last, outcome.message = asm.finish()
         if fire and last.pieces:
