@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
-from typing import Literal, Unpack
+from typing import Unpack
 
-from streamllm.events import Event
 from streamllm.models._batch_methods import BatchMethods
+from streamllm.models._event_methods import EventMethods
 from streamllm.models._model import BaseLanguageModel
 from streamllm.models._run import Call
 from streamllm.models._stop import Stop
@@ -25,7 +25,7 @@ from streamllm.request import Request
 __all__ = ["BaseLLM", "BaseLanguageModel", "CallOptions", "LLMInput", "RunnableConfig"]
 
 
-class BaseLLM(BaseLanguageModel, BatchMethods[str]):
+class BaseLLM(BaseLanguageModel, BatchMethods[str], EventMethods):
     """Base class of every text model: ``invoke`` returns a ``str`` and
     ``stream`` yields ``str`` tokens. The parameters and their checks are
     :class:`~streamllm.models._model.BaseLanguageModel`'s.
@@ -152,30 +152,3 @@ class BaseLLM(BaseLanguageModel, BatchMethods[str]):
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
         return self._astream_run(input, config, kwargs, (), stop)
-
-    def stream_events(
-        self,
-        input: LLMInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: Stop | None = None,
-        **kwargs: Unpack[CallOptions],
-    ) -> Generator[Event, None, None]:
-        """Yield the run's typed events, in order, as the model streams.
-
-        The events are produced as the consumer pulls: a slow consumer holds
-        the model back, and nothing is dropped.
-        """
-        return self._events_run(input, config, kwargs, stop)
-
-    def astream_events(
-        self,
-        input: LLMInput,
-        config: RunnableConfig | None = None,
-        *,
-        version: Literal["v2"] = "v2",
-        stop: Stop | None = None,
-        **kwargs: Unpack[CallOptions],
-    ) -> AsyncGenerator[Event, None]:
-        """Async :meth:`stream_events`."""
-        return self._aevents_run(input, config, kwargs, stop, version)

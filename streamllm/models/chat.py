@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, Unpack
 
 from pydantic import BaseModel
 
@@ -32,10 +32,10 @@ from streamllm.chat.message import AIMessage
 from streamllm.chat.script import deltas_for
 from streamllm.chat.tools_schema import ToolChoice, ToolSpec, normalize_tool_choice, to_tool_specs
 from streamllm.errors import ConfigurationError
-from streamllm.events import Event
 from streamllm.messages import Message
 from streamllm.models._batch_methods import BatchMethods
 from streamllm.models._chat_run import CHAT
+from streamllm.models._event_methods import EventMethods
 from streamllm.models._model import BaseLanguageModel
 from streamllm.models._run import Call
 from streamllm.models._stop import Stop
@@ -54,7 +54,7 @@ def _pull(iterator: Iterator[ChatDelta], done: Any) -> Any:
     return next(iterator, done)
 
 
-class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
+class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage], EventMethods):
     """Base class of every chat model.
 
     >>> from streamllm.models.fake_chat import FakeChatModel
@@ -230,26 +230,3 @@ class BaseChatModel(BaseLanguageModel, BatchMethods[AIMessage]):
         """Async :meth:`stream`. Use ``contextlib.aclosing`` to end an abandoned
         run at once rather than when the loop finalises the generator."""
         return self._astream_run(input, config, kwargs, (), stop)
-
-    def stream_events(
-        self,
-        input: LLMInput,
-        config: RunnableConfig | None = None,
-        *,
-        stop: Stop | None = None,
-        **kwargs: Unpack[CallOptions],
-    ) -> Generator[Event, None, None]:
-        """Yield the run's typed events (block events included), in order."""
-        return self._events_run(input, config, kwargs, stop)
-
-    def astream_events(
-        self,
-        input: LLMInput,
-        config: RunnableConfig | None = None,
-        *,
-        version: Literal["v2"] = "v2",
-        stop: Stop | None = None,
-        **kwargs: Unpack[CallOptions],
-    ) -> AsyncGenerator[Event, None]:
-        """Async :meth:`stream_events`."""
-        return self._aevents_run(input, config, kwargs, stop, version)
