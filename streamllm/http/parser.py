@@ -60,7 +60,9 @@ class FrameParser(Generic[C]):
 
     Subclasses implement :meth:`_frame` (one frame to chunks, appended to
     ``out``; it may set ``done`` or raise a :class:`StreamLLMError`) and
-    ``end``. Frames after ``done`` are ignored.
+    ``end``. Frames after ``done`` are ignored. A parser whose frames come many
+    to a read may instead override :meth:`_frames`, the loop over one read's
+    frames, to read them without a method call each.
     """
 
     __slots__ = ("_decode", "done", "error")
@@ -73,13 +75,20 @@ class FrameParser(Generic[C]):
     def _frame(self, frame: Any, out: list[C]) -> None:
         raise NotImplementedError
 
+    def _frames(self, frames: Iterable[Any], out: list[C]) -> None:
+        """The frames of one read to chunks, appended to ``out``, until ``done``."""
+        step = self._frame
+        for frame in frames:
+            if self.done:
+                return
+            step(frame, out)
+
     def feed(self, data: bytes) -> list[C]:
         out: list[C] = []
-        step = self._frame
         try:
-            for frame in self._decode(data):
-                if not self.done:
-                    step(frame, out)
+            frames = self._decode(data)
+            if not self.done:
+                self._frames(frames, out)
         except StreamLLMError as exc:
             if not out:
                 raise

@@ -3,9 +3,9 @@
 Feed it the bytes as they arrive, in pieces of any size; it returns the
 events completed so far. It does no I/O, so the sync and async HTTP paths share
 it. Lines end in CR, LF or CRLF (a CRLF split across two reads is one line
-end); lines are decoded one at a time, and since CR and LF never occur inside
-a multi-byte UTF-8 sequence, a character split across reads is whole by the
-time its line is decoded.
+end). Only whole lines are decoded (the events of one read at once where it
+can), and since CR and LF never occur inside a multi-byte UTF-8 sequence, a
+character split across reads is whole by the time its line is decoded.
 """
 
 from __future__ import annotations
@@ -95,19 +95,22 @@ class SSEDecoder:
 
     def _events(self, head: bytes) -> list[SSEEvent]:
         """Whole events ending in LF LF, no CR anywhere: the shape servers send.
-        An event that is one ``data: `` line is built at once; any other goes
-        through the line rules."""
+        They are decoded at once (LF is never part of a UTF-8 sequence, so this
+        is the text of each line decoded alone). An event that is one ``data: ``
+        line is built at once; any other goes through the line rules."""
+        text = head.decode("utf-8", "replace")
+        if text.startswith("data: "):
+            datas = text[6:].split("\n\ndata: ")
+            # Every event one data line: no LF but the separators' two.
+            if text.count("\n") == 2 * len(datas) - 2:
+                id, retry = self._id, self._retry
+                return [_event(SSEEvent, ("message", data, id, retry)) for data in datas]
         out: list[SSEEvent] = []
-        for block in head.split(b"\n\n"):
-            if block.startswith(b"data: ") and block.find(b"\n", 6) < 0:
-                out.append(
-                    _event(
-                        SSEEvent,
-                        ("message", block[6:].decode("utf-8", "replace"), self._id, self._retry),
-                    )
-                )
+        for block in text.split("\n\n"):
+            if block.startswith("data: ") and block.find("\n", 6) < 0:
+                out.append(_event(SSEEvent, ("message", block[6:], self._id, self._retry)))
             elif block:
-                out += self._lines([*block.split(b"\n"), b""])
+                out += self._lines([*block.encode().split(b"\n"), b""])
         return out
 
     def _lines(self, lines: list[bytes]) -> list[SSEEvent]:

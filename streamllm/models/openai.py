@@ -11,6 +11,7 @@ become deltas through :func:`~streamllm.chat.wire_openai.openai_deltas`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, final
 
 from pydantic import BaseModel, Field, SecretStr
@@ -33,6 +34,8 @@ from streamllm.request import Request
 __all__ = ["ChatOpenAI", "OpenAI"]
 
 _PARAMS = ("max_tokens", "temperature", "top_p", "stop")
+_new = tuple.__new__
+_NO_FIELDS = (None,) * (len(ChatDelta._fields) - 2)
 
 
 def _usage(data: Any) -> TokenUsage | None:
@@ -113,15 +116,36 @@ class _ChatParser(FrameParser[ChatDelta]):
         super().__init__(SSEDecoder())
         self._provider = provider
 
-    def _frame(self, event: SSEEvent, out: list[ChatDelta]) -> None:
-        kind, payload, _, _ = event
-        if payload == "[DONE]":
-            self.done = True
-            return
-        frame = load_frame(payload, self._provider)
-        if kind == "error" or "error" in frame:
-            raise stream_error(self._provider, frame.get("error", frame))
-        out += openai_deltas(frame)
+    def _frames(self, events: Iterable[SSEEvent], out: list[ChatDelta]) -> None:
+        # One loop per read, no call per frame for the common one: a frame
+        # whose delta is only content, with no finish reason and no usage,
+        # is one text delta (what openai_deltas makes of it).
+        provider = self._provider
+        append = out.append
+        for kind, payload, _, _ in events:
+            if payload == "[DONE]":
+                self.done = True
+                return
+            try:  # load_frame's fast path, inline
+                frame, end = raw_decode(payload)
+            except ValueError:
+                end = -1
+            if end != len(payload) or type(frame) is not dict:
+                frame = load_frame(payload, provider)
+            if kind == "error" or "error" in frame:
+                raise stream_error(provider, frame.get("error", frame))
+            choices = frame.get("choices")
+            if type(choices) is list and choices and not frame.get("usage"):
+                choice = choices[0]
+                if type(choice) is dict and choice.get("finish_reason") is None:
+                    delta = choice.get("delta")
+                    if type(delta) is dict and len(delta) == 1:
+                        content = delta.get("content")
+                        if type(content) is str:
+                            if content:
+                                append(_new(ChatDelta, ("text", content, *_NO_FIELDS)))
+                            continue
+            out += openai_deltas(frame)
 
     def end(self) -> list[ChatDelta]:
         return _ended(self.done, self._provider)
