@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from streamllm._fast import trusted_event
+from streamllm._fast import new_object, set_dict
 from streamllm.callbacks.deliver import Target, adeliver, deliver
 from streamllm.events import BaseEvent, BlockDelta, NewToken
 from streamllm.signals import SIGNALS
@@ -39,6 +39,11 @@ _TOKEN_FIELDS = {
 _DELTA_FIELDS = {"block": 0, "kind": "reasoning", "delta": ""}
 _time = time.time
 _monotonic = time.monotonic
+# _INLINED: token() and delta() run once per streamed fragment, where a Python
+# call costs as much as the work, so they inline trusted_event and, for the
+# common single handler, deliver(): for one target deliver() is exactly that
+# try/except (its BaseException branch has nobody after the only target to
+# reach, and re-raises). Every other event goes through deliver() itself.
 
 
 class Fragments:
@@ -95,8 +100,10 @@ class Fragments:
     ) -> NewToken:
         """A text chunk streamed: build its ``NewToken`` and deliver it (sync code;
         call only when :meth:`wants_tokens`). Raises like ``emit``."""
-        tpl = self._tpls.get(NewToken) or self._template(NewToken, _TOKEN_FIELDS)
-        data = tpl.copy()
+        try:
+            data = self._tpls[NewToken].copy()
+        except KeyError:
+            data = self._template(NewToken, _TOKEN_FIELDS).copy()
         seq = self.seq
         self.seq = seq + 1
         index = self.index
@@ -110,10 +117,19 @@ class Fragments:
             data["chunk"] = extras  # checked and frozen where the chunk was built
         if block:
             data["block"] = block
-        event: NewToken = trusted_event(NewToken, data)
+        event: NewToken = new_object(NewToken)  # trusted_event, inlined (see _INLINED)
+        set_dict(event, data)
         if _deliver:
             failures = self._failures
-            deliver(self._inline[_TOKEN], event, failures)
+            targets = self._inline[_TOKEN]
+            if len(targets) == 1:
+                entry, fn, _ = targets[0]
+                try:
+                    fn(event)
+                except Exception as exc:
+                    failures.record(entry, event, exc)
+            else:
+                deliver(targets, event, failures)
             if _TOKEN_SIGNAL.receivers or self._sinks or failures.error is not None:
                 self._post(event)
         return event
@@ -135,8 +151,10 @@ class Fragments:
     def delta(self, block: int, kind: str, text: str, *, _deliver: bool = True) -> BlockDelta:
         """A reasoning or tool-argument fragment streamed: build its ``BlockDelta``
         and deliver it (sync code; call only when :meth:`wants_deltas`)."""
-        tpl = self._tpls.get(BlockDelta) or self._template(BlockDelta, _DELTA_FIELDS)
-        data = tpl.copy()
+        try:
+            data = self._tpls[BlockDelta].copy()
+        except KeyError:
+            data = self._template(BlockDelta, _DELTA_FIELDS).copy()
         seq = self.seq
         self.seq = seq + 1
         data["seq"] = seq
@@ -145,10 +163,19 @@ class Fragments:
         data["block"] = block
         data["kind"] = kind
         data["delta"] = text
-        event: BlockDelta = trusted_event(BlockDelta, data)
+        event: BlockDelta = new_object(BlockDelta)
+        set_dict(event, data)
         if _deliver:
             failures = self._failures
-            deliver(self._inline[_DELTA], event, failures)
+            targets = self._inline[_DELTA]
+            if len(targets) == 1:
+                entry, fn, _ = targets[0]
+                try:
+                    fn(event)
+                except Exception as exc:
+                    failures.record(entry, event, exc)
+            else:
+                deliver(targets, event, failures)
             if _DELTA_SIGNAL.receivers or self._sinks or failures.error is not None:
                 self._post(event)
         return event
