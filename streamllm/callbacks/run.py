@@ -288,7 +288,11 @@ class RunManager(Fragments):
         inline, async hooks awaited (the terminal one goes through :meth:`afinish`)."""
         if event is None:
             return _DONE
-        return adeliver(self._t.ordered[event.slot], event, self._failures, after=self._post)
+        t = self._t
+        if not t.awaits:  # sync hooks only: delivered now, as awaiting would deliver them
+            self.emit(event)
+            return _DONE
+        return adeliver(t.ordered[event.slot], event, self._failures, after=self._post)
 
     def finish(self, event: BaseEvent | None, *, wait: bool = True) -> None:
         """Deliver the terminal event, let async handlers drain (not when

@@ -46,6 +46,7 @@ class Tables:
     """Per event kind, who gets it: built once per run from its entries."""
 
     __slots__ = (
+        "awaits",
         "drain",
         "ends",
         "has_drain",
@@ -64,6 +65,8 @@ class Tables:
         if not any(True in e.is_async for e in entries):
             self._sync_hooks_only(entries, sync)
             return
+        #: Whether any hook is async (else async code can deliver as sync code does).
+        self.awaits = True
         inline: list[list[Target]] = [[] for _ in range(N)]
         ordered: list[list[Target]] = [[] for _ in range(N)]
         drain: list[list[Target]] = [[] for _ in range(N)]
@@ -111,6 +114,7 @@ class Tables:
                 if fn is not None:
                     cols[slot] += ((entry, fn, False),)
         table = tuple(cols)
+        self.awaits = False
         self.inline = table
         self.ordered = _NONE if sync else table
         self.drain = self.stray = _NONE

@@ -138,7 +138,8 @@ class Tool:
     # -- one call's input and arguments ------------------------------------------
 
     def _input(self, input: Any) -> tuple[ToolCall | InvalidToolCall | None, Mapping[str, Any]]:
-        if type(input) is dict or isinstance(input, Mapping):
+        kind = type(input)
+        if kind is dict or (kind is not ToolCall and isinstance(input, Mapping)):
             # A call's dict has its "type" and "args" (a tool may well have a
             # parameter named "type", so the kind alone does not tell).
             if input.get("type") not in _CALL_TYPES or (

@@ -49,4 +49,6 @@ def output_text(output: Any) -> str:
     hold becomes its ``str``)."""
     if isinstance(output, str):
         return output
+    if type(output) is int:  # its JSON, without the encoder
+        return str(output)
     return to_json(output, fallback=str).decode()
