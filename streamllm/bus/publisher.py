@@ -69,6 +69,7 @@ class BusPublisher(CallbackHandler):
         *,
         batch: int = 512,
         max_backoff: float = 1.0,
+        nudge: float | None = _NUDGE_AFTER,
     ) -> None:
         if maxsize < 1 or batch < 1:
             raise ConfigurationError(f"maxsize and batch must be at least 1 ({maxsize}, {batch})")
@@ -79,6 +80,9 @@ class BusPublisher(CallbackHandler):
         self.bus = bus
         self.maxsize, self.overflow, self.batch = maxsize, overflow, batch
         self.max_backoff = max_backoff
+        #: Seconds events may wait for the writer before the model's thread lets
+        #: go of the GIL once (None: never; lower latency for some model-thread CPU).
+        self.nudge = float("inf") if nudge is None else nudge
         #: Deltas dropped because the buffer was full.
         self.dropped = 0
         #: Batches the bus refused at least once (each was retried).
@@ -107,7 +111,7 @@ class BusPublisher(CallbackHandler):
             queue = self._queue
             if not queue:
                 self._since = _clock()
-            elif len(queue) <= self.batch and _clock() - self._since >= _NUDGE_AFTER:
+            elif len(queue) <= self.batch and _clock() - self._since >= self.nudge:
                 self._since, nudge = _clock(), True
             if len(queue) >= self.maxsize and type(event).droppable:
                 self._overflow(event)

@@ -281,3 +281,15 @@ def test_a_consumer_behind_a_trimmed_stream_is_told_how_many_it_lost(any_bus: Bu
     assert lost[0].count is not None
     assert lost[0].count + len(handled) == len(seen)
     assert handled == seen[-len(handled) :]
+
+
+@pytest.mark.parametrize("nudge", [None, 0.0])
+def test_publisher_delivers_everything_with_the_nudge_off_or_always_on(nudge: float | None) -> None:
+    """nudge=None never lets go of the GIL early, 0.0 at every event past the
+    first: either way every event is published, in order."""
+    bus = MemoryBus()
+    publisher = BusPublisher(bus, nudge=nudge)
+    seen: list[BaseEvent] = []
+    FakeListLLM(responses=[TEXT]).invoke("hi", callbacks=[publisher, seen.append])
+    assert publisher.close(10)
+    assert events_of(list(bus.subscribe(seen[0].trace_id))) == seen
