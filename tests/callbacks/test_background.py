@@ -56,8 +56,12 @@ def test_blocked_handler_does_not_stall_stream(overflow: Overflow) -> None:
     indexes = [e.index for e in tokens]  # type: ignore[attr-defined]
     assert indexes == sorted(indexes), "FIFO order is kept"
     if overflow == "drop_newest":
-        # The first tokens were kept: the newest ones were dropped.
-        assert indexes == list(range(len(indexes)))
+        # The first tokens were kept: the newest ones were dropped. The buffer
+        # (5) holds the start and tokens 0-3 at least; the worker frees one
+        # more slot when it takes the start event, whenever the scheduler lets
+        # its thread run, so the fifth token kept may be any later one.
+        assert indexes[:4] == [0, 1, 2, 3]
+        assert len(indexes) <= 5
     if overflow == "drop_oldest":
         # The last token survived: the oldest ones made room.
         assert indexes[-1] == TOKENS - 1
