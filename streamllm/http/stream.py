@@ -172,9 +172,12 @@ class Policy(Generic[C]):
 
     # -- reading -------------------------------------------------------------
 
-    def after_read(self, parser: ChunkParser[C], deadline: Deadline) -> bool:
-        """After the chunks of one read were delivered: raise a deferred stream
-        error or an expired deadline; return whether the stream is complete."""
+    def after_read(self, parser: ChunkParser[C], deadline: Deadline, chunks: list[C]) -> bool:
+        """After the ``chunks`` of one read were delivered: restart the idle
+        deadline if one was a token, raise a deferred stream error or an expired
+        deadline; return whether the stream is complete."""
+        if chunks and any(map(self.is_token, chunks)):
+            deadline.token()
         if parser.error is not None:
             raise parser.error
         if parser.done:
@@ -230,7 +233,11 @@ def stream(policy: Policy[C], client: httpx.Client, request: Request) -> Iterato
             deadline = policy.deadline()
             attempt = _attempt(policy, client, request, deadline)
             try:
-                yield from attempt
+                # The attempt gives each read's chunks at once (one generator
+                # switch per read); it resumes, to look at the deadline, only
+                # once all of them were delivered.
+                for chunks in attempt:
+                    yield from chunks
                 return
             except _Failure as failure:
                 time.sleep(policy.retry_delay(failure, retry, deadline.phase == "idle", request))
@@ -244,7 +251,7 @@ def stream(policy: Policy[C], client: httpx.Client, request: Request) -> Iterato
 
 def _attempt(
     policy: Policy[C], client: httpx.Client, request: Request, deadline: Deadline
-) -> Generator[C, None, None]:
+) -> Generator[list[C], None, None]:
     http_request = policy.build(client, request)
     try:
         response = client.send(http_request, stream=True)
@@ -255,7 +262,6 @@ def _attempt(
             raise policy.status_failure(response, response.read())
         policy.body_timeouts(http_request)
         parser = policy.parser(request)
-        is_token = policy.is_token
         WATCHDOG.watch(deadline, _socket(response))
         reads = response.iter_bytes()
         while True:
@@ -264,17 +270,12 @@ def _attempt(
             deadline.reading = False
             if data is None:
                 break
-            got = False  # a token in this read: the idle deadline restarts after it
-            for chunk in parser.feed(data):
-                yield chunk
-                if is_token(chunk):
-                    got = True
-            if got:
-                deadline.token()
-            if policy.after_read(parser, deadline):
+            chunks = parser.feed(data)
+            yield chunks
+            if policy.after_read(parser, deadline, chunks):
                 _drain(reads)
                 break
-        yield from policy.tail(parser)
+        yield policy.tail(parser)
     except httpx.HTTPError as exc:
         raise policy.read_failure(exc, deadline) from None
     finally:
@@ -310,8 +311,9 @@ async def astream(
             deadline = policy.deadline()
             attempt = _aattempt(policy, client, request, deadline)
             try:
-                async for chunk in attempt:
-                    yield chunk
+                async for chunks in attempt:  # each read's chunks at once, as in stream
+                    for chunk in chunks:
+                        yield chunk
                 return
             except _Failure as failure:
                 delay = policy.retry_delay(failure, retry, deadline.phase == "idle", request)
@@ -327,7 +329,7 @@ async def astream(
 
 async def _aattempt(
     policy: Policy[C], client: httpx.AsyncClient, request: Request, deadline: Deadline
-) -> AsyncGenerator[C, None]:
+) -> AsyncGenerator[list[C], None]:
     http_request = policy.build(client, request)
     try:
         response = await client.send(http_request, stream=True)
@@ -339,7 +341,6 @@ async def _aattempt(
             raise policy.status_failure(response, await response.aread())
         policy.body_timeouts(http_request)
         parser = policy.parser(request)
-        is_token = policy.is_token
         timer = AsyncTimer(deadline)
         reads = response.aiter_bytes()
         while True:
@@ -357,18 +358,12 @@ async def _aattempt(
                 deadline.reading = False
             if data is None:
                 break
-            got = False  # a token in this read: the idle deadline restarts after it
-            for chunk in parser.feed(data):
-                yield chunk
-                if is_token(chunk):
-                    got = True
-            if got:
-                deadline.token()
-            if policy.after_read(parser, deadline):
+            chunks = parser.feed(data)
+            yield chunks
+            if policy.after_read(parser, deadline, chunks):
                 await _adrain(reads)
                 break
-        for chunk in policy.tail(parser):
-            yield chunk
+        yield policy.tail(parser)
     except httpx.HTTPError as exc:
         raise policy.read_failure(exc, deadline) from None
     finally:
