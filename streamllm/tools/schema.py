@@ -1,17 +1,20 @@
 """A tool's arguments model, from a typed function's signature and docstring.
 
->>> def get_weather(city: str, celsius: bool = True) -> str:
-...     '''The weather now.
+>>> def search(query: str, limit: int = 5) -> list[str]:
+...     '''Search the notes.
 ...
 ...     Args:
-...         city: The city's name.
+...         query: What to look for.
+...         limit: How many notes at most.
 ...     '''
-...     return "sunny"
->>> schema = function_schema(get_weather, "get_weather")
->>> schema.model.model_json_schema()["properties"]["city"]["description"]
-"The city's name."
+...     return []
+>>> schema = function_schema(search, "search")
+>>> schema.model.model_json_schema()["properties"]["query"]["description"]
+'What to look for.'
+>>> schema.model.model_json_schema()["properties"]["limit"]["default"]
+5
 >>> schema.description
-'The weather now.'
+'Search the notes.'
 """
 
 from __future__ import annotations
