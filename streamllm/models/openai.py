@@ -24,7 +24,7 @@ from streamllm.chat.wire_openai import (
     openai_tools,
 )
 from streamllm.errors import StreamProtocolError
-from streamllm.http.errors import load_frame, raw_decode, stream_error
+from streamllm.http.errors import load_frame, scan_json, stream_error
 from streamllm.http.parser import FrameParser, HTTPRequest
 from streamllm.http.sse import SSEDecoder, SSEEvent
 from streamllm.models.http import HTTPChatProvider, HTTPProvider
@@ -68,8 +68,8 @@ class _Parser(FrameParser[GenerationChunk]):
                 out.append(GenerationChunk(usage=self._usage))
             return
         try:  # load_frame's fast path, inline: this runs once per token
-            frame, end = raw_decode(payload)
-        except ValueError:
+            frame, end = scan_json(payload, 0)
+        except (ValueError, StopIteration):
             end = -1
         if end != len(payload) or type(frame) is not dict:
             frame = load_frame(payload, self._provider)
@@ -127,8 +127,8 @@ class _ChatParser(FrameParser[ChatDelta]):
                 self.done = True
                 return
             try:  # load_frame's fast path, inline
-                frame, end = raw_decode(payload)
-            except ValueError:
+                frame, end = scan_json(payload, 0)
+            except (ValueError, StopIteration):
                 end = -1
             if end != len(payload) or type(frame) is not dict:
                 frame = load_frame(payload, provider)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.wire_openai import openai_deltas
+from streamllm.errors import StreamProtocolError
 from streamllm.models.openai import _ChatParser
 
 _text = st.text(max_size=8)
@@ -64,3 +66,18 @@ def test_frames_after_done_are_ignored_in_the_same_read() -> None:
     body = _body([frame]) + b"data: [DONE]\n\n" + _body([frame])
     assert parser.feed(body) == [ChatDelta("text", "a")]
     assert parser.done
+
+
+def test_malformed_or_non_object_frames_are_protocol_errors() -> None:
+    """The scanner's own failures (StopIteration where no value starts) become
+    the parser's StreamProtocolError, as load_frame's."""
+    for payload in (b"", b" {}x", b'{"a"', b"x", b"[1]", b"{} {}"):
+        parser = _ChatParser("openai")
+        with pytest.raises(StreamProtocolError):
+            parser.feed(b"data: " + payload + b"\n\n")
+
+
+def test_whitespace_around_a_frame_is_tolerated() -> None:
+    parser = _ChatParser("openai")
+    frame = b' {"choices": [{"delta": {"content": "a"}}]}\t'
+    assert parser.feed(b"data: " + frame + b"\n\n") == [ChatDelta("text", "a")]
