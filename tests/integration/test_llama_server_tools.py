@@ -10,6 +10,7 @@ shows it two earlier calls (a few-shot prefix); asked cold, it answers in prose.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,16 +54,23 @@ FEW_SHOT = [*_shown_call(1, "London"), *_shown_call(2, "Berlin")]
 QUESTION = ("user", "What is the weather in Paris?")
 
 
-def _model(base: str) -> ChatOpenAI:
-    return ChatOpenAI(model="smollm2", base_url=f"{base}/v1", max_tokens=48, temperature=0.0)
+@pytest.fixture
+def base_model(llama_tool_server: str) -> Iterator[ChatOpenAI]:
+    """The model, closed after the test: an unclosed pool's sockets would be found by
+    a later test's garbage collection and fail it as a ResourceWarning."""
+    model = ChatOpenAI(
+        model="smollm2", base_url=f"{llama_tool_server}/v1", max_tokens=48, temperature=0.0
+    )
+    yield model
+    model.close()
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_streams_real_tool_calls(llama_tool_server: str, mode: str) -> None:
+async def test_streams_real_tool_calls(base_model: ChatOpenAI, mode: str) -> None:
     """The server's streamed tool_calls become one tool-call block: its start names the
     tool, the argument fragments join to its JSON, its end and the message carry the
     parsed ToolCall, and the chunks add up to the message LLMEnd carries."""
-    model = _model(llama_tool_server).bind_tools([get_weather], tool_choice="required")
+    model = base_model.bind_tools([get_weather], tool_choice="required")
     rec = RecordingHandler()
     messages = [*FEW_SHOT, QUESTION]
     if mode == "sync":
@@ -88,11 +96,11 @@ async def test_streams_real_tool_calls(llama_tool_server: str, mode: str) -> Non
     assert streamed == "".join(fragments)
 
 
-def test_tool_loop_against_llama_server(llama_tool_server: str) -> None:
+def test_tool_loop_against_llama_server(base_model: ChatOpenAI) -> None:
     """The loop of examples/tool_loop.py with a real model: it asks for the tool, the
     tool runs as a run of its own, its ToolMessage goes back, the model answers from it;
     one trace, every run ended once."""
-    model = _model(llama_tool_server).bind_tools([get_weather])
+    model = base_model.bind_tools([get_weather])
     tools = {get_weather.name: get_weather}
     rec = RecordingHandler()
     replies: list[AIMessage] = []
