@@ -69,3 +69,20 @@ def test_only_runs_the_named_benchmarks() -> None:
     ]
     assert rows[1:]
     assert all(row.startswith("| invoke(), fixed cost") for row in rows[1:])
+
+
+def test_chat_and_tools_benchmarks_run_at_a_tiny_size() -> None:
+    """benchmarks/chat.py and benchmarks/tools.py (figures in the README) keep working."""
+    scripts = BENCHMARK.parent
+    for script, args in (
+        ("chat.py", ["--fragments", "200", "--repeat", "1"]),
+        ("tools.py", ["--calls", "50", "--repeat", "1"]),
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(scripts / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, f"{script}: {proc.stderr[-3000:]}"
+        assert "µs" in proc.stdout, script
