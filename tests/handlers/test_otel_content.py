@@ -22,6 +22,13 @@ REASONING_AND_CALL = {
     "tool_calls": [{"id": "call_1", "name": "get_weather", "args": {"city": "Paris"}}],
 }
 
+#: REASONING_AND_CALL's answer as the conventions' message parts.
+ASSISTANT_PARTS = [
+    {"type": "reasoning", "content": "The user wants the weather."},
+    {"type": "text", "content": "Let me look."},
+    {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+]
+
 
 @tool
 def get_weather(city: str) -> str:
@@ -64,16 +71,7 @@ def test_a_chat_run_records_reasoning_text_and_tool_call_parts(
     assert _json(span, "gen_ai.output.messages") == [
         {
             "role": "assistant",
-            "parts": [
-                {"type": "reasoning", "content": "The user wants the weather."},
-                {"type": "text", "content": "Let me look."},
-                {
-                    "type": "tool_call",
-                    "id": "call_1",
-                    "name": "get_weather",
-                    "arguments": {"city": "Paris"},
-                },
-            ],
+            "parts": ASSISTANT_PARTS,
             "finish_reason": "tool_call",
         }
     ]
@@ -109,16 +107,7 @@ def test_a_tool_loop_records_the_call_and_its_response_in_the_input(tel: Telemet
         {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
         {
             "role": "assistant",
-            "parts": [
-                {"type": "reasoning", "content": "The user wants the weather."},
-                {"type": "text", "content": "Let me look."},
-                {
-                    "type": "tool_call",
-                    "id": "call_1",
-                    "name": "get_weather",
-                    "arguments": {"city": "Paris"},
-                },
-            ],
+            "parts": ASSISTANT_PARTS,
         },
         {
             "role": "tool",
