@@ -22,7 +22,7 @@ which equals the sum of every chunk. After a failure or cancellation,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, final
 
 from streamllm.chat._aggregate import BlockView, finished_block, message_of
@@ -35,10 +35,13 @@ from streamllm.chat.usage import merge_counts, usage_of
 from streamllm.errors import StreamProtocolError
 from streamllm.usage import normalize_finish_reason
 
-__all__ = ["Assembler", "Pieces"]
+__all__ = ["Assembler", "Hot", "Pieces"]
 
 #: What one delta asks the driver to emit.
 Pieces = tuple[BlockChunk, ...]
+#: The open unnumbered text or reasoning block: its kind, its position, and
+#: what a fragment's text goes through (see :attr:`Assembler.hot`).
+Hot = tuple[BlockKind, int, Callable[[str], None]]
 _NONE: Pieces = ()
 _new = tuple.__new__
 
@@ -84,6 +87,7 @@ class Assembler:
         "_hot_parts",
         "_last_tool",
         "_metadata",
+        "hot",
         "id",
     )
 
@@ -94,6 +98,12 @@ class Assembler:
         # Its kind and fragments, for feed's hot path (None: no such block open).
         self._hot: BlockKind | None = None
         self._hot_parts: list[str] = []
+        #: The same, for a driver that inlines feed's hot path (one call less
+        #: per fragment): while ``hot`` is ``(kind, pos, append)``, feeding a
+        #: delta of that kind with no ``index`` and no ``signature`` is exactly
+        #: ``append(delta.text)`` (when not empty) and the one piece
+        #: ``BlockChunk(pos, kind, delta.text)``. Only :meth:`feed` changes it.
+        self.hot: Hot | None = None
         self._last_tool: int | None = None
         self._counts: dict[str, int] = {}
         self._finish: str | None = None
@@ -274,10 +284,11 @@ class Assembler:
     def _set_current(self, pos: int | None) -> None:
         self._current = pos
         if pos is None:
-            self._hot, self._hot_parts = None, []
+            self._hot, self._hot_parts, self.hot = None, [], None
         else:
             block = self._blocks[pos]
             self._hot, self._hot_parts = block.kind, block.parts
+            self.hot = (block.kind, pos, block.parts.append)
 
     def _end_current(self, out: list[BlockChunk]) -> None:
         if self._current is not None:

@@ -14,6 +14,7 @@ from typing import Any, final
 
 from streamllm.chat._aggregate import Snapshot, State, finished_block, message_of
 from streamllm.chat.blocks import Block, InvalidToolCall, ToolCall
+from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.message import AIMessage
 from streamllm.chat.pieces import BlockChunk, ToolCallChunk
 from streamllm.usage import FinishReason, TokenUsage
@@ -57,8 +58,20 @@ class AIMessageChunk:
 
     # A sum has no pieces of its own but a shared state and the version of it
     # that it stands for (_ver; _snap once a later sum grew the state);
-    # _ver, _snap and _message are only set on sums.
-    __slots__ = ("_message", "_pieces", "_snap", "_state", "_tail", "_ver", "id")
+    # _ver, _snap and _message are only set on sums. A streamed fragment (see
+    # _fragment) holds its delta and block position (_frag, _pos) instead of
+    # its one piece, built when asked; _frag is read only while _pieces is None.
+    __slots__ = (
+        "_frag",
+        "_message",
+        "_pieces",
+        "_pos",
+        "_snap",
+        "_state",
+        "_tail",
+        "_ver",
+        "id",
+    )
 
     def __init__(
         self,
@@ -76,6 +89,7 @@ class AIMessageChunk:
             for p in pieces
         )
         self._state: State | None = None
+        self._frag: ChatDelta | None = None
         self.id = id
         self._tail: _Tail | None = None
         if usage is not None or finish_reason is not None or response_metadata:
@@ -86,12 +100,24 @@ class AIMessageChunk:
         # The streaming hot path: four slots, no conversion of the pieces.
         self = cls.__new__(cls)
         self._pieces = pieces
-        self._state = None
-        self._tail = None
+        self._state = self._frag = self._tail = None
+        self.id = id
+        return self
+
+    @classmethod
+    def _fragment(cls, delta: ChatDelta, pos: int, id: str | None) -> AIMessageChunk:
+        # The chunk of a fragment of an open block (the assembler's hot path,
+        # see Assembler.hot): its piece, BlockChunk(pos, delta.kind, delta.text),
+        # is built only when read. The sync chat driver inlines this.
+        self = cls.__new__(cls)
+        self._pieces = self._state = self._tail = None
+        self._frag = delta
+        self._pos = pos
         self.id = id
         return self
 
     _ver: int
+    _pos: int
     _snap: Snapshot | None
     _message: AIMessage | None
 
@@ -110,10 +136,18 @@ class AIMessageChunk:
     @property
     def pieces(self) -> tuple[BlockChunk, ...]:
         """The pieces of this chunk; for a sum, one whole piece per block, by position."""
-        if self._pieces is not None:
-            return self._pieces
+        own = self._own()
+        if own is not None:
+            return own
         assert self._state is not None
         return self._state.pieces(self._snap)
+
+    def _own(self) -> tuple[BlockChunk, ...] | None:
+        """This chunk's own pieces; None for a sum."""
+        if self._pieces is None and self._frag is not None:
+            delta = self._frag
+            self._pieces = (BlockChunk(self._pos, delta.kind, delta.text),)  # type: ignore[arg-type]
+        return self._pieces
 
     # -- adding up -------------------------------------------------------
     def __add__(self, other: AIMessageChunk) -> AIMessageChunk:
@@ -128,7 +162,7 @@ class AIMessageChunk:
             state.apply(self.pieces)
         state.apply(right)
         out = AIMessageChunk._of((), self.id if self.id is not None else other.id)
-        out._pieces = None
+        out._pieces = None  # a sum
         out._state = state
         out._ver = state.ver
         out._snap = None
@@ -179,8 +213,9 @@ class AIMessageChunk:
     @property
     def text(self) -> str:
         """The text of the text pieces (of every text block, for a sum)."""
-        if self._pieces is not None:
-            return "".join(p.text for p in self._pieces if p.kind == "text")
+        own = self._own()
+        if own is not None:
+            return "".join(p.text for p in own if p.kind == "text")
         return self.to_message().text
 
     @property
@@ -189,8 +224,9 @@ class AIMessageChunk:
 
     @property
     def reasoning(self) -> str:
-        if self._pieces is not None:
-            return "".join(p.text for p in self._pieces if p.kind == "reasoning")
+        own = self._own()
+        if own is not None:
+            return "".join(p.text for p in own if p.kind == "reasoning")
         return self.to_message().reasoning
 
     @property

@@ -27,6 +27,7 @@ from uuid import UUID
 
 from streamllm.callbacks.manager import RunManager
 from streamllm.chat.assembler import Assembler
+from streamllm.chat.blocks import BlockKind
 from streamllm.chat.chunks import AIMessageChunk
 from streamllm.chat.deltas import ChatDelta
 from streamllm.chat.message import AIMessage
@@ -39,6 +40,14 @@ from streamllm.request import Outcome, Request
 __all__ = ["CHAT", "ChatOutcome", "chat_adrive", "chat_drive", "generated_text"]
 
 _new_chunk = object.__new__
+
+
+def _no_text(text: str) -> None:
+    raise AssertionError("no hot block is open")  # pragma: no cover
+
+
+#: ``Assembler.hot`` when no block is open: matches no delta's kind.
+_NO_HOT: tuple[BlockKind | None, int, Callable[[str], None]] = (None, 0, _no_text)
 
 
 class ChatOutcome(Outcome):
@@ -156,27 +165,43 @@ def chat_drive(
         token = run.token
         block_delta = run.delta
         want_deltas = run.wants_deltas()
+        hot_kind, hot_pos, hot_append = asm.hot or _NO_HOT
         for delta in it:
-            pieces = feed(delta)
-            if pieces:
-                if fire:
-                    block, kind, text, _, _, _, first, ends, _ = pieces[0]
-                    # The hot path: one more fragment of an open block.
-                    if len(pieces) > 1 or first or ends:
+            # The assembler's hot path, inline (see Assembler.hot): one more
+            # fragment of the open unnumbered block of its kind. Indexing, not
+            # attributes: a named tuple's item is the cheaper read.
+            kind = delta[0]
+            if kind == hot_kind and delta[2] is None and delta[5] is None:
+                text = delta[1]
+                if text:
+                    hot_append(text)
+                pos, pieces = hot_pos, None  # its chunk builds the piece when read
+            else:
+                pieces = feed(delta)
+                hot_kind, hot_pos, hot_append = asm.hot or _NO_HOT
+                if not pieces:
+                    continue
+                pos, kind, text, _, _, _, first, ends, _ = pieces[0]
+                if len(pieces) > 1 or first or ends:
+                    if fire:
                         _fire(run, pieces, want_tokens)
-                    elif text:
-                        if kind == "text":
-                            if want_tokens:
-                                token(text, None, block)
-                        elif want_deltas:
-                            block_delta(block, kind, text)
-                if chunks:
-                    # AIMessageChunk._of inline (a call costs as much as the chunk).
-                    c = _new_chunk(AIMessageChunk)
-                    c._pieces = pieces
-                    c._state = c._tail = None
-                    c.id = asm.id
-                    yield c
+                    text = ""  # fired with the boundaries
+            # One plain fragment (the common case): its token or delta.
+            if text and fire:
+                if kind == "text":
+                    if want_tokens:
+                        token(text, None, pos)
+                elif want_deltas:
+                    block_delta(pos, kind, text)
+            if chunks:
+                # AIMessageChunk._of / _fragment inline (a call costs as much as the chunk).
+                c = _new_chunk(AIMessageChunk)
+                c._pieces = pieces
+                c._state = c._tail = None
+                c._frag = delta
+                c._pos = pos
+                c.id = asm.id
+                yield c
         it = None
         tail, outcome.message = asm.finish()
         if fire and tail.pieces:
@@ -203,14 +228,37 @@ async def chat_adrive(
     feed = asm.feed
     inline = not run.has_async
     chunk = AIMessageChunk._of
+    fragment = AIMessageChunk._fragment
     it: Any = None
     try:
         await run.aemit(call.start(run))
         it = call.achunks()
         fire = tokens and (run.wants_tokens() or _wants_blocks(run))
         want_tokens = tokens and run.wants_tokens()
+        want_deltas = run.wants_deltas()
+        hot_kind, hot_pos, hot_append = asm.hot or _NO_HOT
         async for delta in it:
+            kind = delta[0]
+            if kind == hot_kind and delta[2] is None and delta[5] is None:  # as chat_drive's
+                text = delta[1]
+                if text:
+                    hot_append(text)
+                    if fire and kind == "text":
+                        if want_tokens:
+                            if inline:
+                                run.token(text, None, hot_pos)
+                            else:
+                                await run.atoken(text, None, hot_pos)
+                    elif fire and want_deltas:
+                        if inline:
+                            run.delta(hot_pos, kind, text)
+                        else:
+                            await run.adelta(hot_pos, kind, text)
+                if chunks:
+                    yield fragment(delta, hot_pos, asm.id)
+                continue
             pieces = feed(delta)
+            hot_kind, hot_pos, hot_append = asm.hot or _NO_HOT
             if pieces:
                 if fire:
                     if inline:
