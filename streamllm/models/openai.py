@@ -26,6 +26,7 @@ from streamllm.chat.wire_openai import (
 from streamllm.errors import StreamProtocolError
 from streamllm.http.errors import load_frame, scan_json, stream_error
 from streamllm.http.parser import FrameParser, HTTPRequest
+from streamllm.http.slot import StringSlot, scanstring
 from streamllm.http.sse import SSEDecoder, SSEEvent
 from streamllm.models.http import HTTPChatProvider, HTTPProvider
 from streamllm.outputs import GenerationChunk, TokenUsage
@@ -110,22 +111,43 @@ def _ended(done: bool, provider: str) -> list[Any]:
 class _ChatParser(FrameParser[ChatDelta]):
     """OpenAI's chat SSE frames to deltas (usage, reasoning and tool calls included)."""
 
-    __slots__ = ("_provider",)
+    __slots__ = ("_provider", "_slot")
 
     def __init__(self, provider: str) -> None:
         super().__init__(SSEDecoder())
         self._provider = provider
+        self._slot = StringSlot("content")
 
     def _frames(self, events: Iterable[SSEEvent], out: list[ChatDelta]) -> None:
         # One loop per read, no call per frame for the common one: a frame
         # whose delta is only content, with no finish reason and no usage,
-        # is one text delta (what openai_deltas makes of it).
+        # is one text delta (what openai_deltas makes of it). Once one such
+        # frame was read, a frame in the same envelope is read through the
+        # slot without a JSON parse (see streamllm.http.slot: it is exact).
         provider = self._provider
         append = out.append
+        slot = self._slot
+        head, tail, cut = slot.head, slot.tail, slot.tail_length
+        hits = 0
         for kind, payload, _, _ in events:
+            if (
+                head is not None
+                and payload.startswith(head)
+                and payload.endswith(tail)
+                and kind != "error"
+            ):
+                try:
+                    token, end = scanstring(payload, len(head))
+                except ValueError:
+                    end = -1
+                if end == len(payload) - cut:
+                    hits += 1
+                    if token:
+                        append(_new(ChatDelta, ("text", token, *_NO_FIELDS)))
+                    continue
             if payload == "[DONE]":
                 self.done = True
-                return
+                break
             try:  # load_frame's fast path, inline
                 frame, end = scan_json(payload, 0)
             except (ValueError, StopIteration):
@@ -144,8 +166,11 @@ class _ChatParser(FrameParser[ChatDelta]):
                         if type(content) is str:
                             if content:
                                 append(_new(ChatDelta, ("text", content, *_NO_FIELDS)))
+                            if slot.learn(payload, content):
+                                head, tail, cut = slot.head, slot.tail, slot.tail_length
                             continue
             out += openai_deltas(frame)
+        slot.hits += hits
 
     def end(self) -> list[ChatDelta]:
         return _ended(self.done, self._provider)
