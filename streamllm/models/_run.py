@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from itertools import islice
 from typing import Any, Generic, NamedTuple, NoReturn, TypeVar, final
 
 from streamllm.callbacks.manager import RunManager, reason_for
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _EMPTY_RESULT = LLMResult(generations=())
+_NO_CHUNK: Any = object()  # no chunk taken yet in a block (drive)
 
 # _JOINED: the drivers keep a run's text as ``done``, one local ``str`` that
 # each block of BLOCK tokens is appended to (``done += block``), and hand it to
@@ -187,27 +189,29 @@ def drive(
     texts = outcome.texts
     append = texts.append
     done = ""  # the blocks joined so far (_JOINED)
-    left = BLOCK  # tokens until the next block
     token = run.token
     it: Any = None
     try:
         run.emit(call.start(run))
         it = call.chunks() if cancel is None else cancellable(call.chunks(), cancel)
         want = tokens and run.wants_tokens()
-        for chunk in it:
-            if chunk.finish_reason is not None or chunk.usage is not None:
-                outcome.note(chunk)
-            text = chunk.text
-            if text:
-                append(text)
-                left -= 1
-                if not left:
-                    done += "".join(texts)  # in place: see _JOINED
-                    texts.clear()
-                    left = BLOCK
-                if want:
-                    token(text, chunk.extras)
-                yield text
+        while True:
+            # A block of BLOCK chunks at a time: islice counts them in C, so
+            # the per-chunk loop has no counter of its own (_JOINED).
+            chunk = _NO_CHUNK
+            for chunk in islice(it, BLOCK):
+                if chunk.finish_reason is not None or chunk.usage is not None:
+                    outcome.note(chunk)
+                text = chunk.text
+                if text:
+                    append(text)
+                    if want:
+                        token(text, chunk.extras)
+                    yield text
+            if chunk is _NO_CHUNK:  # the block was empty: the stream has ended
+                break
+            done += "".join(texts)  # in place: see _JOINED
+            texts.clear()
         it = None
     except BaseException as exc:
         close_iter(it)
