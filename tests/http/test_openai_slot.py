@@ -21,7 +21,7 @@ from streamllm.models.openai import _ChatParser
 # the value of "content". Some qualify for the slot, some must not.
 _ENVELOPES = [
     ('{"id":"c","choices":[{"index":0,"delta":{"content":', '},"finish_reason":null}]}'),
-    ('{"choices":[{"finish_reason":null,"index":0,"delta":{"content":', "}}],\"created\":1}"),
+    ('{"choices":[{"finish_reason":null,"index":0,"delta":{"content":', '}}],"created":1}'),
     ('{"choices":[{"delta":{"content":', '}}],"created":2}'),
     ('{"choices":[{"delta":{"content": ', "}}]}"),  # whitespace before the value
     ('{"choices":[{"delta":{"content":', '}, "finish_reason":"stop"}]}'),
@@ -81,7 +81,7 @@ def test_a_middle_that_is_not_one_string_is_parsed_as_json() -> None:
     # Head and tail match, but the middle is a string, a comma and another
     # key: the frame is another document, with a second delta key.
     tricky = '" x","role":"assistant"'
-    frames = [f'{_ENVELOPES[0][0]}{m}{_ENVELOPES[0][1]}' for m in ('" t0"', tricky)]
+    frames = [f"{_ENVELOPES[0][0]}{m}{_ENVELOPES[0][1]}" for m in ('" t0"', tricky)]
     assert _deltas(_stream('" t0"', tricky), 1000) == _expected(frames)
 
 
@@ -96,7 +96,7 @@ def test_a_malformed_middle_is_a_protocol_error_as_before(middle: str) -> None:
 def test_an_error_event_in_the_envelope_is_raised() -> None:
     parser = _ChatParser("openai")
     head, tail = _ENVELOPES[0]
-    body = f"data: {head}\" t0\"{tail}\n\nevent: error\ndata: {head}\" t1\"{tail}\n\n"
+    body = f'data: {head}" t0"{tail}\n\nevent: error\ndata: {head}" t1"{tail}\n\n'
     assert [d.text for d in parser.feed(body.encode())] == [" t0"]
     assert isinstance(parser.error, ProviderError)
 
@@ -107,3 +107,17 @@ def test_learning_stops_when_the_envelope_changes_every_frame() -> None:
     assert learned == [True] * 4 + [False] * 6
     slot.hits = 32  # the envelopes learned were used: learning resumes
     assert slot.learn('{"n":99,"content":"t"}', "t")
+
+
+def test_an_escaped_twin_key_whose_value_matches_is_never_learned() -> None:
+    # The tail holds the key again, escaped ("\u0063ontent"): JSON keeps that
+    # later value, "z". The first frame's own content is "z" too, so only the
+    # backslash rule keeps its envelope from being learned; a second frame
+    # with another middle must still mean "z".
+    head, tail = (
+        '{"choices":[{"delta":{"content":',
+        '}}],"choices":[{"delta":{"\\u0063ontent":"z"}}]}',
+    )
+    frames = [head + m + tail for m in ('"z"', '"q"')]
+    assert _deltas(_stream('"z"', '"q"', head=head, tail=tail), 1000) == _expected(frames)
+    assert [d.text for d in _expected(frames)] == ["z", "z"]
