@@ -21,7 +21,8 @@ def events(tokens: Iterator[str], buffer: deque[Event]) -> Generator[Event, None
     events of a failed run come out before its exception."""
     try:
         for _ in tokens:
-            yield from _flush(buffer)
+            while buffer:  # the per-token path: no list, no call
+                yield buffer.popleft()
     except Exception:
         yield from _flush(buffer)
         raise
@@ -36,8 +37,8 @@ async def aevents(tokens: AsyncIterator[str], buffer: deque[Event]) -> AsyncGene
     """Async :func:`events`."""
     try:
         async for _ in tokens:
-            for event in _flush(buffer):
-                yield event
+            while buffer:  # the per-token path: no list, no call
+                yield buffer.popleft()
     except Exception:
         for event in _flush(buffer):
             yield event
